@@ -1,0 +1,260 @@
+"""The `clickstream` command: argument parsing and wiring only; the work lives in the stages."""
+import os
+import sys
+import tempfile
+
+import click
+
+from clickstream.errors import ClickstreamError
+
+MONGO_URI_ENV = ("CLICKSTREAM_MONGO_URI", "MONGODB_URI")
+
+
+def _fail(message, code=1):
+    click.echo("clickstream: error: %s" % message, err=True)
+    sys.exit(code)
+
+
+def _not_yet(command):
+    _fail("`clickstream %s` is not implemented yet in this version; nothing was done" % command, code=2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="clickstream")
+def main():
+    """Clickstream analytics: Kafka -> HDFS -> mrjob MapReduce -> MongoDB."""
+
+
+@main.command()
+@click.option("--count", "-n", default=100_000, show_default=True, help="events to generate")
+@click.option("--users", default=5_000, show_default=True, help="distinct users (heavy-tailed activity)")
+@click.option("--products", default=0, help="distinct products (default: users/10)")
+@click.option("--start", default="2024-12-29T00:00:00Z", show_default=True, help="first event time (ISO-8601 with zone)")
+@click.option("--span-hours", default=24.0, show_default=True, help="hours the events spread over")
+@click.option("--seed", default=42, show_default=True, help="random seed: same seed, same bytes")
+@click.option("--malformed", default=0.0, show_default=True, help="fraction of malformed lines")
+@click.option("--offset-fraction", default=0.0, show_default=True, help="fraction of timestamps with a non-UTC offset")
+@click.option("--output", "-o", default="-", show_default=True, help="file to write, or - for stdout")
+@click.option("--topic", default=None, help="publish to this Kafka topic instead (not available yet)")
+def generate(count, users, products, start, span_hours, seed, malformed, offset_fraction, output, topic):
+    """Write a deterministic synthetic clickstream, one JSON event per line."""
+    from clickstream.generator import GeneratorSpec, write_events
+
+    if topic:
+        _not_yet("generate --topic")
+    spec = GeneratorSpec(events=count, users=users, products=products, start=start, span_hours=span_hours,
+                         seed=seed, malformed_fraction=malformed, offset_fraction=offset_fraction)
+    try:
+        spec.validate()
+        if output == "-":
+            write_events(spec, sys.stdout.buffer)
+        else:
+            temp_path = os.path.join(os.path.dirname(os.path.abspath(output)), "." + os.path.basename(output) + ".tmp")
+            with open(temp_path, "wb") as stream:
+                write_events(spec, stream)
+            os.replace(temp_path, output)
+    except ClickstreamError as error:
+        _fail(str(error))
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def ingest(args):
+    """Consume Kafka into HDFS, exactly once (not available yet)."""
+    _not_yet("ingest")
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def run(args):
+    """Run jobs and loads for an hour or a day, for cron (not available yet)."""
+    _not_yet("run")
+
+
+def _job_names():
+    from mr import JOBS
+
+    return sorted(JOBS)
+
+
+@main.command(name="mr", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("job", type=click.Choice(_job_names()))
+@click.argument("job_args", nargs=-1, type=click.UNPROCESSED)
+def mr_command(job, job_args):
+    """Run a MapReduce JOB with mrjob options and INPUT paths (e.g. -r local data/*.jsonl).
+
+    Jobs: user-actions (per-user action counts). Output goes to stdout, counters to stderr.
+    """
+    from mr import job_class
+
+    job_class(job)(args=list(job_args)).execute()
+
+
+@main.command()
+@click.argument("job", type=click.Choice(["user-actions"]))
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--mongo-uri", envvar=MONGO_URI_ENV, required=True,
+              help="MongoDB URI (or env CLICKSTREAM_MONGO_URI / MONGODB_URI)")
+@click.option("--db", default="clickstream_db", show_default=True, help="database name")
+def load(job, inputs, mongo_uri, db):
+    """Upsert a job's output (files or folders) into MongoDB."""
+    import pymongo
+    from pymongo.errors import PyMongoError
+
+    from clickstream.display import mask_uri
+    from loaders.joboutput import output_files, read_job_output
+    from loaders.user_clicks import COLLECTION, load_user_actions
+
+    for path in inputs:
+        if "://" in path:
+            _fail("load: %r: only local paths are supported in this version" % path, code=2)
+        if not os.path.exists(path):
+            _fail("load: input %r does not exist" % path)
+    rejected = {}
+    try:
+        client = pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=10_000)
+        with client:
+            stats = {"records": 0, "upserted": 0, "matched": 0}
+            for path in output_files(inputs):
+                with open(path, "rb") as lines:
+                    part = load_user_actions(client[db][COLLECTION], read_job_output(lines, rejected), rejected)
+                for key in stats:
+                    stats[key] += part[key]
+    except PyMongoError as error:
+        _fail("load into %s failed: %s" % (mask_uri(mongo_uri), str(error).splitlines()[0]))
+    click.echo("loaded %d records into %s.%s: %d upserted, %d matched, %d rejected %s" % (
+        stats["records"], db, COLLECTION, stats["upserted"], stats["matched"], sum(rejected.values()),
+        rejected or ""), err=True)
+    if rejected:
+        sys.exit(1)
+
+
+@main.group()
+def query():
+    """Ask the serving collections the seeds' questions."""
+
+
+def _emit(rows, columns, as_json, as_csv):
+    from clickstream.display import render_csv, render_json_lines, render_table
+
+    if as_json:
+        text = render_json_lines(rows)
+    elif as_csv:
+        text = render_csv(rows, columns)
+    else:
+        text = render_table(rows, columns)
+    if text:
+        click.echo(text)
+
+
+def _query_options(command):
+    command = click.option("--csv", "as_csv", is_flag=True, help="CSV output")(command)
+    command = click.option("--json", "as_json", is_flag=True, help="JSON lines output")(command)
+    command = click.option("--db", default="clickstream_db", show_default=True)(command)
+    command = click.option("--mongo-uri", envvar=MONGO_URI_ENV, required=True,
+                           help="MongoDB URI (or env CLICKSTREAM_MONGO_URI / MONGODB_URI)")(command)
+    return command
+
+
+USER_COLUMNS = ["user_id", "click_count", "last_action", "first_seen", "last_seen"]
+
+
+def _with_db(mongo_uri, db, ask):
+    import pymongo
+    from pymongo.errors import PyMongoError
+
+    from clickstream.display import mask_uri
+
+    try:
+        with pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=10_000) as client:
+            return ask(client[db])
+    except PyMongoError as error:
+        _fail("query against %s failed: %s" % (mask_uri(mongo_uri), str(error).splitlines()[0]))
+
+
+@query.command()
+@click.option("--min-clicks", default=10, show_default=True, help="users with more than this many clicks")
+@click.option("--limit", default=0, help="at most this many users (0: all)")
+@_query_options
+def users(min_clicks, limit, mongo_uri, db, as_json, as_csv):
+    """Users above N clicks: the seed's find({"click_count": {"$gt": N}})."""
+    from loaders.queries import users_above
+
+    _emit(_with_db(mongo_uri, db, lambda database: users_above(database, min_clicks, limit)),
+          USER_COLUMNS, as_json, as_csv)
+
+
+@query.command(name="top-users")
+@click.option("--limit", default=10, show_default=True)
+@_query_options
+def top_users_command(limit, mongo_uri, db, as_json, as_csv):
+    """The N users with the most clicks."""
+    from loaders.queries import top_users
+
+    _emit(_with_db(mongo_uri, db, lambda database: top_users(database, limit)), USER_COLUMNS, as_json, as_csv)
+
+
+@main.command()
+@click.option("--count", "-n", default=100_000, show_default=True, help="events to generate")
+@click.option("--users", default=1_000, show_default=True)
+@click.option("--span-hours", default=6.0, show_default=True, help="hours of clickstream (one raw file each)")
+@click.option("--seed", default=42, show_default=True)
+@click.option("--malformed", default=0.001, show_default=True, help="fraction of malformed lines")
+@click.option("--runner", "-r", type=click.Choice(["inline", "local"]), default="local", show_default=True)
+@click.option("--top", default=10, show_default=True, help="rows in the top-users table")
+@click.option("--workdir", default=None, help="keep the raw area and job output here (default: a temp folder)")
+def demo(count, users, span_hours, seed, malformed, runner, top, workdir):
+    """The whole pipeline on this machine with no servers: generate -> raw area -> job -> MongoDB stand-in."""
+    from clickstream.demo import Stopwatch, write_raw_area
+    from clickstream.generator import GeneratorSpec
+    from loaders.mongomock_compat import in_process_client
+    from loaders.queries import SHELL, top_users
+    from loaders.user_clicks import COLLECTION, load_user_actions
+    from mr.mr_user_actions import MRUserActions
+
+    spec = GeneratorSpec(events=count, users=users, seed=seed, malformed_fraction=malformed, span_hours=span_hours)
+    try:
+        spec.validate()
+    except ClickstreamError as error:
+        _fail(str(error))
+    with tempfile.TemporaryDirectory(prefix="clickstream-demo-") as scratch:
+        root = os.path.abspath(workdir or scratch)
+        raw_root = os.path.join(root, "raw")
+        clock = Stopwatch(lambda text: click.echo(text, err=True))
+        click.echo("clickstream demo: %d events, %d users, seed %d" % (count, users, seed), err=True)
+        with click.progressbar(length=count, label="  generating into %s" % raw_root, file=sys.stderr) as bar:
+            files, writer = write_raw_area(spec, raw_root, progress=bar.update)
+        clock.step("raw area: %d events in %d hour files, %d rejected to _rejected/" % (
+            writer.written, len(files), writer.rejected))
+
+        job = MRUserActions(args=["-r", runner, "--no-conf", "--output-dir", os.path.join(root, "user_actions"),
+                                  *files])
+        with job.make_runner() as job_runner:
+            job_runner.run()
+            records = [pair for pair in job.parse_output(job_runner.cat_output())]
+            counters = job_runner.counters()
+        valid = sum(group.get("clickstream", {}).get("events valid", 0) for group in counters)
+        clock.step("mr_user_actions -r %s: %d events -> %d users" % (runner, valid, len(records)))
+
+        client = in_process_client()
+        collection = client.clickstream_db[COLLECTION]
+        rejected = {}
+        stats = load_user_actions(collection, records, rejected)
+        clock.step("loaded %s.%s (in-process stand-in): %d upserted" % (
+            "clickstream_db", COLLECTION, stats["upserted"]))
+
+        click.echo("\nTop %d users by clicks:\n" % top)
+        click.echo(_render_users(top_users(client.clickstream_db, top)))
+        click.echo("\nThe same in the Mongo shell (mongosh), against a real server:\n  use clickstream_db\n  %s"
+                   % SHELL["top_users"].format(limit=top))
+        click.echo("  %s" % SHELL["users_above"].format(n=10))
+
+
+def _render_users(rows):
+    from clickstream.display import render_table
+
+    return render_table(rows, USER_COLUMNS + ["actions"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""MongoDB loaders: job output -> indexed serving collections, and the queries over them."""

@@ -1,0 +1,101 @@
+# The stack's MongoDB-wire-protocol server, on 127.0.0.1:$FERRETDB_PORT (27018).
+#
+# The service keeps the name "ferretdb" (MONGODB_URI, the service list), but it runs
+# mongo-java-server (de.bwaldvogel, from Maven Central) with its H2 MVStore backend, data
+# in the scratch folder. FerretDB itself cannot be had here: the Go module proxy refuses
+# every v1 version of github.com/FerretDB/FerretDB ("403 ... This module version is not
+# available", also for `go list -m -versions`), and FerretDB v2 (the only module listed)
+# needs PostgreSQL with Microsoft's DocumentDB extension, which no reachable registry
+# ships. See docs/FERRETDB.md for what this server does and does not do like MongoDB.
+#
+# Cache: $STACK_CACHE/ferretdb/lib (jars, keyed by the POM's hash) and
+# $STACK_CACHE/ferretdb/classes-<hash> (the compiled StackMongoServer.java).
+# Scratch: $STACK_SCRATCH/ferretdb/mongo.mv.db (data), logs/ferretdb.log, pids/ferretdb.pid.
+
+FERRETDB_SRC="$STACK_DIR/ferretdb"
+FERRETDB_HOME="$STACK_CACHE/ferretdb"
+FERRETDB_SERVER_VERSION="mongo-java-server 1.47.0 (H2 backend)"
+
+_ferretdb_classes() {
+  local hash
+  hash="$(cat "$FERRETDB_SRC/StackMongoServer.java" "$FERRETDB_SRC/pom.xml" | sha256sum | cut -c1-16)"
+  echo "$FERRETDB_HOME/classes-$hash"
+}
+
+# _ferretdb_python: a Python with pymongo (the project's venv first), for the readiness check.
+_ferretdb_python() {
+  local py
+  for py in "$STACK_REPO/.venv/bin/python" python3; do
+    if "$py" -c 'import pymongo' >/dev/null 2>&1; then echo "$py"; return 0; fi
+  done
+  return 1
+}
+
+# _ferretdb_ping: the server answers a real MongoDB `ping` command.
+_ferretdb_ping() {
+  "$1" - "mongodb://$STACK_HOST:$FERRETDB_PORT/" <<'EOF'
+import sys
+import pymongo
+client = pymongo.MongoClient(sys.argv[1], serverSelectionTimeoutMS=1000, connectTimeoutMS=1000)
+try:
+    assert client.admin.command("ping").get("ok") == 1
+finally:
+    client.close()
+EOF
+}
+
+ferretdb_provision() {
+  command -v java >/dev/null || die "ferretdb: java is not on PATH (Java 17+ needed)"
+  command -v javac >/dev/null || die "ferretdb: javac is not on PATH (a JDK 17+ is needed)"
+  mkdir -p "$FERRETDB_HOME"
+  mvn_copy_deps "$FERRETDB_SRC/pom.xml" "$FERRETDB_HOME/lib" || return 1
+  local classes
+  classes="$(_ferretdb_classes)"
+  [[ -f "$classes/StackMongoServer.class" ]] && return 0
+  rm -rf "$FERRETDB_HOME"/classes-*
+  mkdir -p "$classes.tmp"
+  if ! javac -nowarn -d "$classes.tmp" -cp "$FERRETDB_HOME/lib/*" "$FERRETDB_SRC/StackMongoServer.java" \
+      >"$FERRETDB_HOME/javac.log" 2>&1; then
+    echo "stack: ferretdb: javac failed:" >&2
+    tail -n 40 "$FERRETDB_HOME/javac.log" >&2
+    rm -rf "$classes.tmp"
+    return 1
+  fi
+  mv "$classes.tmp" "$classes"
+}
+
+ferretdb_start() {
+  local py classes
+  py="$(_ferretdb_python)" || die "ferretdb: no Python with pymongo for the readiness check (expected $STACK_REPO/.venv)"
+  if ! is_running ferretdb && port_open "$FERRETDB_PORT"; then
+    die "ferretdb: port $FERRETDB_PORT on $STACK_HOST is taken by another process (set CLICKSTREAM_STACK_FERRETDB_PORT)"
+  fi
+  classes="$(_ferretdb_classes)"
+  mkdir -p "$STACK_SCRATCH/ferretdb"
+  # Quiet log: warnings and up, but not the stack traces the wire handlers log for every
+  # command the server lacks (mongosh probes getParameter, atlasVersion, ...; the client
+  # gets the error anyway) and for every client that resets its connection (PyMongo's
+  # monitors do on close). CLICKSTREAM_STACK_VERBOSE=1 logs everything.
+  local -a logopts=(-Dorg.slf4j.simpleLogger.defaultLogLevel=warn
+    -Dorg.slf4j.simpleLogger.log.de.bwaldvogel.mongo.wire.MongoWireProtocolHandler=off
+    -Dorg.slf4j.simpleLogger.log.de.bwaldvogel.mongo.wire.MongoExceptionHandler=off)
+  if [[ "${CLICKSTREAM_STACK_VERBOSE:-0}" == 1 ]]; then
+    logopts=(-Dorg.slf4j.simpleLogger.defaultLogLevel=info)
+  fi
+  start_daemon ferretdb java -Xms32m -Xmx512m -XX:+UseSerialGC -Xss512k \
+    "${logopts[@]}" -Dorg.slf4j.simpleLogger.showDateTime=true \
+    -cp "$classes:$FERRETDB_HOME/lib/*" StackMongoServer \
+    "$STACK_HOST" "$FERRETDB_PORT" "$STACK_SCRATCH/ferretdb/mongo.mv.db"
+  if ! wait_ready ferretdb 60 _ferretdb_ping "$py"; then
+    stop_daemon ferretdb  # leave nothing half-started behind
+    return 1
+  fi
+}
+
+ferretdb_stop() { stop_daemon ferretdb; }
+
+ferretdb_status() {
+  status_line ferretdb "mongodb://$STACK_HOST:$FERRETDB_PORT/ ($FERRETDB_SERVER_VERSION)"
+}
+
+ferretdb_env() { echo "export MONGODB_URI=mongodb://$STACK_HOST:$FERRETDB_PORT/"; }

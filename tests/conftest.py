@@ -1,0 +1,68 @@
+"""Shared fixtures: run a job in-process over literal lines; count the integration tier's results."""
+import os
+
+import pytest
+
+from loaders.mongomock_compat import in_process_client
+
+
+def run_job_over_lines(job_class, lines, runner="inline", extra_args=(), tmp_path=None, files=1):
+    """Run ``job_class`` over literal input lines (bytes) split across ``files`` input files.
+
+    Returns (output as {key: value}, counters as {group: {name: count}}).
+    """
+    paths = []
+    for number in range(files):
+        path = os.path.join(str(tmp_path), "input-%d.jsonl" % number)
+        with open(path, "wb") as stream:
+            stream.writelines(line if line.endswith(b"\n") else line + b"\n" for line in lines[number::files])
+        paths.append(path)
+    job = job_class(args=["-r", runner, "--no-conf", *extra_args, *paths])
+    output = {}
+    with job.make_runner() as job_runner:
+        job_runner.run()
+        for key, value in job.parse_output(job_runner.cat_output()):
+            assert key not in output, "key %r output twice" % (key,)
+            output[key] = value
+        counters = {}
+        for step_counters in job_runner.counters():
+            for group, names in step_counters.items():
+                for name, count in names.items():
+                    counters.setdefault(group, {})
+                    counters[group][name] = counters[group].get(name, 0) + count
+    return output, counters
+
+
+@pytest.fixture
+def run_job(tmp_path):
+    def run(job_class, lines, runner="inline", extra_args=(), files=1):
+        return run_job_over_lines(job_class, lines, runner, extra_args, tmp_path, files)
+
+    return run
+
+
+@pytest.fixture
+def mongo_db():
+    """An in-process MongoDB stand-in database (mongomock, adapted in one place)."""
+    return in_process_client()["clickstream_test"]
+
+
+_integration = {"passed": 0, "failed": 0, "skipped": 0}
+
+
+def pytest_runtest_logreport(report):
+    if "integration" not in report.keywords:
+        return
+    if report.when == "call" and report.passed:
+        _integration["passed"] += 1
+    elif report.failed:
+        _integration["failed"] += 1
+    elif report.skipped:
+        _integration["skipped"] += 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    ran = _integration["passed"] + _integration["failed"]
+    terminalreporter.write_line(
+        "integration tests: %d ran (%d passed, %d failed), %d skipped"
+        % (ran, _integration["passed"], _integration["failed"], _integration["skipped"]))

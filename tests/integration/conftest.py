@@ -1,0 +1,42 @@
+"""Integration-test plumbing: each test names the service variables it needs.
+
+A variable that is unset skips the test with a reason; one that is set but points at
+nothing makes the test fail (the tests themselves connect and fail loudly).
+"""
+import os
+
+import pytest
+
+
+def service_env(*names):
+    """Return the values of the named env variables, skipping the test if any is unset."""
+    missing = [name for name in names if not os.environ.get(name)]
+    if missing:
+        pytest.skip("service variable(s) %s unset; run under `eval \"$(scripts/stack env)\"`" % ", ".join(missing))
+    values = [os.environ[name] for name in names]
+    return values[0] if len(values) == 1 else values
+
+
+@pytest.fixture
+def kafka_bootstrap():
+    return service_env("KAFKA_BOOTSTRAP_SERVERS")
+
+
+@pytest.fixture
+def webhdfs_url():
+    return service_env("WEBHDFS_URL")
+
+
+@pytest.fixture
+def hadoop_home():
+    return service_env("HADOOP_HOME")
+
+
+@pytest.fixture
+def mongodb_uri():
+    return service_env("MONGODB_URI")
+
+
+@pytest.fixture
+def mongosh_bin():
+    return service_env("MONGOSH")

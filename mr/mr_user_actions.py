@@ -3,18 +3,13 @@ count, the click total, the latest action and the first and last time seen.
 
 Run: python -m mr.mr_user_actions -r inline|local|hadoop INPUT...
 """
-from mrjob.job import MRJob
-from mrjob.protocol import BytesValueProtocol
 from mrjob.step import MRStep
 
-from clickstream.events import EventRejected, format_ts, parse_event
-from mr.protocols import JSONKeyValueProtocol
-from mr.rawinput import open_raw
+from clickstream.events import format_ts
+from mr.base import COUNTER_GROUP, ClickstreamJob
 
 # Users held by one map task's in-mapper combiner before it spills them (bounded memory).
 DEFAULT_COMBINE_USERS = 100_000
-COUNTER_GROUP = "clickstream"
-REJECT_GROUP = "clickstream rejected"
 
 # A partial per-user record, as lists for speed:
 CLICKS, FIRST_TS, LAST_TS, LAST_ACTION, ACTIONS = range(5)
@@ -46,12 +41,8 @@ def final_record(partial):
     }
 
 
-class MRUserActions(MRJob):
+class MRUserActions(ClickstreamJob):
     """One output record per user: key user_id, value {actions, click_count, last_action, first_seen, last_seen}."""
-
-    INPUT_PROTOCOL = BytesValueProtocol
-    INTERNAL_PROTOCOL = JSONKeyValueProtocol
-    OUTPUT_PROTOCOL = JSONKeyValueProtocol
 
     def configure_args(self):
         super().configure_args()
@@ -66,37 +57,25 @@ class MRUserActions(MRJob):
         """Parse every line of one raw file and combine whole per-user records in memory."""
         table = {}
         limit = max(1, self.options.combine_users)
-        rejected = {}
-        valid = 0
-        with open_raw(input_path) as lines:
-            for line in lines:
-                try:
-                    event = parse_event(line)
-                except EventRejected as rejection:
-                    rejected[rejection.reason] = rejected.get(rejection.reason, 0) + 1
-                    continue
-                valid += 1
-                user_id, action, ts = event.user_id, event.action, event.ts
-                record = table.get(user_id)
-                if record is None:
-                    if len(table) >= limit:
-                        yield from table.items()
-                        table.clear()
-                        self.increment_counter(COUNTER_GROUP, "combiner spills")
-                    table[user_id] = [1, ts, ts, action, {action: 1}]
-                    continue
-                record[CLICKS] += 1
-                if ts < record[FIRST_TS]:
-                    record[FIRST_TS] = ts
-                if ts > record[LAST_TS] or (ts == record[LAST_TS] and action > record[LAST_ACTION]):
-                    record[LAST_TS] = ts
-                    record[LAST_ACTION] = action
-                counts = record[ACTIONS]
-                counts[action] = counts.get(action, 0) + 1
+        for event in self.iter_events(input_path):
+            user_id, action, ts = event.user_id, event.action, event.ts
+            record = table.get(user_id)
+            if record is None:
+                if len(table) >= limit:
+                    yield from table.items()
+                    table.clear()
+                    self.increment_counter(COUNTER_GROUP, "combiner spills")
+                table[user_id] = [1, ts, ts, action, {action: 1}]
+                continue
+            record[CLICKS] += 1
+            if ts < record[FIRST_TS]:
+                record[FIRST_TS] = ts
+            if ts > record[LAST_TS] or (ts == record[LAST_TS] and action > record[LAST_ACTION]):
+                record[LAST_TS] = ts
+                record[LAST_ACTION] = action
+            counts = record[ACTIONS]
+            counts[action] = counts.get(action, 0) + 1
         yield from table.items()
-        self.increment_counter(COUNTER_GROUP, "events valid", valid)
-        for reason, count in sorted(rejected.items()):
-            self.increment_counter(REJECT_GROUP, reason, count)
 
     def reducer_merge(self, user_id, partials):
         merged = None

@@ -35,15 +35,29 @@ def main():
 @click.option("--malformed", default=0.0, show_default=True, help="fraction of malformed lines")
 @click.option("--offset-fraction", default=0.0, show_default=True, help="fraction of timestamps with a non-UTC offset")
 @click.option("--output", "-o", default="-", show_default=True, help="file to write, or - for stdout")
-@click.option("--topic", default=None, help="publish to this Kafka topic instead (not available yet)")
-def generate(count, users, products, start, span_hours, seed, malformed, offset_fraction, output, topic):
-    """Write a deterministic synthetic clickstream, one JSON event per line."""
+@click.option("--topic", default=None, help="publish to this Kafka topic instead, keyed by user_id")
+@click.option("--bootstrap-servers", envvar="KAFKA_BOOTSTRAP_SERVERS", default=None,
+              help="Kafka brokers for --topic (or env KAFKA_BOOTSTRAP_SERVERS)")
+@click.option("--rate", default=None, type=float, help="with --topic: at most this many events per second")
+def generate(count, users, products, start, span_hours, seed, malformed, offset_fraction, output, topic,
+             bootstrap_servers, rate):
+    """Write a deterministic synthetic clickstream, one JSON event per line (or publish it to Kafka)."""
     from clickstream.generator import GeneratorSpec, write_events
 
-    if topic:
-        _not_yet("generate --topic")
     spec = GeneratorSpec(events=count, users=users, products=products, start=start, span_hours=span_hours,
                          seed=seed, malformed_fraction=malformed, offset_fraction=offset_fraction)
+    if topic or bootstrap_servers or rate is not None:
+        from clickstream.errors import ConfigError
+        from ingest.producer import publish_generated
+
+        try:
+            sent = publish_generated(spec, topic, bootstrap_servers, rate)
+        except ConfigError as error:
+            _fail(str(error), code=2)
+        except ClickstreamError as error:
+            _fail(str(error))
+        click.echo("published %d events to %s" % (sent, topic), err=True)
+        return
     try:
         spec.validate()
         if output == "-":
@@ -57,11 +71,39 @@ def generate(count, users, products, start, span_hours, seed, malformed, offset_
         _fail(str(error))
 
 
-@main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def ingest(args):
-    """Consume Kafka into HDFS, exactly once (not available yet)."""
-    _not_yet("ingest")
+@main.command()
+@click.option("--bootstrap-servers", help="Kafka brokers, host:port[,host:port] (or env KAFKA_BOOTSTRAP_SERVERS)")
+@click.option("--topic", help="the topic to ingest")
+@click.option("--group", help="consumer group id")
+@click.option("--sink", help="hdfs:///path or file:///path: the raw area's root")
+@click.option("--webhdfs-url", help="for hdfs:// sinks: http://namenode:port (or env WEBHDFS_URL)")
+@click.option("--until-idle", type=float, help="exit 0 after committing once no event came for this many seconds")
+@click.option("--rotate-events", type=int, help="close a partition's files after this many events [1000000]")
+@click.option("--rotate-bytes", type=int, help="... after this many bytes [134217728]")
+@click.option("--rotate-seconds", type=float, help="... after this many seconds, wall clock [600]")
+@click.option("--buffer-bytes", type=int, help="memory for buffered records before spilling to temp files [32 MiB]")
+@click.option("--compression", type=click.Choice(["none", "gzip"]), help="gzip writes .jsonl.gz [none]")
+@click.option("--allowed-lateness-seconds", type=float, help="watermark lateness allowance [3600]")
+@click.option("--progress-seconds", type=float, help="progress line and metrics period [10]")
+@click.option("--metrics-file", help="write Prometheus text-format counters here (local path)")
+@click.option("--group-instance-id", help="static group membership: a restart keeps the partitions")
+@click.option("--config", "config_file", help="JSON file of settings (same names as the options, with _)")
+@click.option("--status", is_flag=True, help="show the topic's watermark and committed positions, then exit")
+def ingest(status, config_file, **options):
+    """Consume a Kafka topic into the raw area (HDFS or a local folder), exactly once."""
+    from clickstream.errors import ConfigError
+    from ingest.config import load_config_file, resolve_config
+    from ingest.run import run_ingest, show_status
+
+    try:
+        file_values = load_config_file(config_file) if config_file else None
+        config = resolve_config(options, file_values=file_values, for_status=status)
+        code = show_status(config) if status else run_ingest(config)
+    except ConfigError as error:
+        _fail(str(error), code=2)
+    except ClickstreamError as error:
+        _fail(str(error))
+    sys.exit(code)
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
@@ -77,14 +119,12 @@ def _job_names():
     return sorted(JOBS)
 
 
-@main.command(name="mr", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
-@click.argument("job", type=click.Choice(_job_names()))
-@click.argument("job_args", nargs=-1, type=click.UNPROCESSED)
+@main.command(name="mr", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+              help=__import__("mr.catalog", fromlist=["mr_command_help"]).mr_command_help(),
+              short_help="Run a MapReduce job (list: clickstream mr --help).")
+@click.argument("job", type=click.Choice(_job_names()), metavar="JOB")
+@click.argument("job_args", nargs=-1, type=click.UNPROCESSED, metavar="[MRJOB OPTIONS] [INPUT]...")
 def mr_command(job, job_args):
-    """Run a MapReduce JOB with mrjob options and INPUT paths (e.g. -r local data/*.jsonl).
-
-    Jobs: user-actions (per-user action counts). Output goes to stdout, counters to stderr.
-    """
     from mr import job_class
 
     job_class(job)(args=list(job_args)).execute()
@@ -94,37 +134,48 @@ def mr_command(job, job_args):
 @click.argument("job", type=click.Choice(["user-actions"]))
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--mongo-uri", envvar=MONGO_URI_ENV, required=True,
-              help="MongoDB URI (or env CLICKSTREAM_MONGO_URI / MONGODB_URI)")
+              help="MongoDB URI (or env CLICKSTREAM_MONGO_URI / MONGODB_URI); TLS and auth options pass through")
 @click.option("--db", default="clickstream_db", show_default=True, help="database name")
-def load(job, inputs, mongo_uri, db):
-    """Upsert a job's output (files or folders) into MongoDB."""
+@click.option("--batch-id", default=None, help="batch id (default: the job and the inputs' dt=/hour= partition)")
+@click.option("--force", is_flag=True, help="apply again even if the ledger says the batch is complete")
+@click.option("--chunk-size", default=1000, show_default=True, help="operations per bulk write")
+def load(job, inputs, mongo_uri, db, batch_id, force, chunk_size):
+    """Merge a job's output (files or folders) into MongoDB, incrementally and idempotently."""
     import pymongo
     from pymongo.errors import PyMongoError
 
     from clickstream.display import mask_uri
     from loaders.joboutput import output_files, read_job_output
-    from loaders.user_clicks import COLLECTION, load_user_actions
+    from loaders.load import default_batch_id, load_batch
 
     for path in inputs:
         if "://" in path:
             _fail("load: %r: only local paths are supported in this version" % path, code=2)
         if not os.path.exists(path):
             _fail("load: input %r does not exist" % path)
+    files = list(output_files(inputs))
+    batch_id = batch_id or default_batch_id(job, files)
     rejected = {}
+
+    def records():
+        for path in files:
+            with open(path, "rb") as lines:
+                yield from read_job_output(lines, rejected)
+
     try:
-        client = pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=10_000)
-        with client:
-            stats = {"records": 0, "upserted": 0, "matched": 0}
-            for path in output_files(inputs):
-                with open(path, "rb") as lines:
-                    part = load_user_actions(client[db][COLLECTION], read_job_output(lines, rejected), rejected)
-                for key in stats:
-                    stats[key] += part[key]
+        with pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=10_000) as client:
+            stats = load_batch(client[db], job, records(), batch_id, files, rejected, chunk_size, force)
     except PyMongoError as error:
-        _fail("load into %s failed: %s" % (mask_uri(mongo_uri), str(error).splitlines()[0]))
-    click.echo("loaded %d records into %s.%s: %d upserted, %d matched, %d rejected %s" % (
-        stats["records"], db, COLLECTION, stats["upserted"], stats["matched"], sum(rejected.values()),
-        rejected or ""), err=True)
+        _fail("load of batch %r into %s failed, batch not marked loaded: %s" % (
+            batch_id, mask_uri(mongo_uri), str(error).splitlines()[0]))
+    except ClickstreamError as error:
+        _fail("load of batch %r failed, batch not marked loaded: %s" % (batch_id, error))
+    if stats["skipped"]:
+        click.echo("batch %s is already loaded; nothing to do (--force applies it again)" % batch_id, err=True)
+        return
+    click.echo("loaded batch %s into %s: %d operations, %d upserted, %d matched, %d already applied, %d rejected %s"
+               % (batch_id, db, stats["operations"], stats["upserted"], stats["matched"], stats["already_applied"],
+                  stats["rejected"], rejected or ""), err=True)
     if rejected:
         sys.exit(1)
 
@@ -209,7 +260,8 @@ def demo(count, users, span_hours, seed, malformed, runner, top, workdir):
     from clickstream.generator import GeneratorSpec
     from loaders.mongomock_compat import in_process_client
     from loaders.queries import SHELL, top_users
-    from loaders.user_clicks import COLLECTION, load_user_actions
+    from loaders.load import load_batch
+    from loaders.user_clicks import COLLECTION
     from mr.mr_user_actions import MRUserActions
 
     spec = GeneratorSpec(events=count, users=users, seed=seed, malformed_fraction=malformed, span_hours=span_hours)
@@ -237,9 +289,8 @@ def demo(count, users, span_hours, seed, malformed, runner, top, workdir):
         clock.step("mr_user_actions -r %s: %d events -> %d users" % (runner, valid, len(records)))
 
         client = in_process_client()
-        collection = client.clickstream_db[COLLECTION]
         rejected = {}
-        stats = load_user_actions(collection, records, rejected)
+        stats = load_batch(client.clickstream_db, "user-actions", records, "demo", files, rejected)
         clock.step("loaded %s.%s (in-process stand-in): %d upserted" % (
             "clickstream_db", COLLECTION, stats["upserted"]))
 

@@ -3,6 +3,10 @@ import importlib
 
 JOBS = {
     "user-actions": "mr.mr_user_actions:MRUserActions",
+    "hourly-activity": "mr.mr_hourly_activity:MRHourlyActivity",
+    "product-popularity": "mr.mr_product_popularity:MRProductPopularity",
+    "sessions": "mr.mr_sessions:MRSessions",
+    "suspicious-users": "mr.mr_suspicious_users:MRSuspiciousUsers",
 }
 
 

@@ -1,37 +1,120 @@
-"""The base every clickstream job extends: compact orjson protocols, raw-file input, and the
-shared event model with rejected lines counted by reason in mrjob counters."""
+"""The base every clickstream job extends: compact orjson protocols, raw-file input, the shared
+event model with rejected lines counted by reason, and what ``-r hadoop`` ships to task nodes."""
+import os
+
 from mrjob.job import MRJob
 from mrjob.protocol import BytesValueProtocol
 
-from clickstream.events import EventRejected, parse_event
+from clickstream.errors import ConfigError
+from clickstream.events import EventRejected, parse_event, parse_fields
+from clickstream.layout import is_hidden
+from mr.inputs import select_raw_inputs
 from mr.protocols import JSONKeyValueProtocol
 from mr.rawinput import open_raw
+from mr.shipping import add_shipping
 
 COUNTER_GROUP = "clickstream"
 REJECT_GROUP = "clickstream rejected"
 
 
+def counters_summary(step_counters):
+    """mrjob's per-step counters -> one line: the clickstream counters, rejects by reason."""
+    totals = {}
+    for counters in step_counters:
+        for group in (COUNTER_GROUP, REJECT_GROUP):
+            for name, count in counters.get(group, {}).items():
+                totals[(group, name)] = totals.get((group, name), 0) + count
+    own = ["%s %d" % (name, count) for (group, name), count in sorted(totals.items()) if group == COUNTER_GROUP]
+    rejected = sorted((name, count) for (group, name), count in totals.items() if group == REJECT_GROUP)
+    text = "clickstream counters: %s; rejected %d" % (", ".join(own) or "none", sum(c for _, c in rejected))
+    if rejected:
+        text += " (%s)" % ", ".join("%s %d" % item for item in rejected)
+    return text
+
+
 class ClickstreamJob(MRJob):
-    """Jobs read whole raw files (``mapper_raw``) so they can combine in memory, and talk orjson."""
+    """Jobs read whole raw files (``mapper_raw``) so they can combine in memory, and talk orjson.
+
+    On runners other than inline and local, the job ships its own code and orjson (see
+    ``mr/shipping.py``), so every job extending this class runs on nodes without the project.
+    """
 
     INPUT_PROTOCOL = BytesValueProtocol
     INTERNAL_PROTOCOL = JSONKeyValueProtocol
     OUTPUT_PROTOCOL = JSONKeyValueProtocol
 
-    def iter_events(self, input_path):
+    def configure_args(self):
+        super().configure_args()
+        # Launcher-only options (never passed to tasks): pick inputs from the raw area by time.
+        self.arg_parser.add_argument(
+            "--sink", help="raw area root (path, file:///, hdfs:///) to read --date/--hour from")
+        self.arg_parser.add_argument("--date", help="read the raw area's partitions of this UTC day, YYYY-MM-DD")
+        self.arg_parser.add_argument("--hour", help="read the raw area's partition of this UTC hour, YYYY-MM-DDTHH")
+
+    def load_args(self, args):
+        super().load_args(args)
+        options = self.options
+        if options.sink is None and options.date is None and options.hour is None:
+            return
+        if options.args:
+            self.arg_parser.error("--sink/--date/--hour select the input; got INPUT paths too: %r" % (options.args,))
+        try:
+            options.args = select_raw_inputs(options.sink, options.date, options.hour)
+        except ConfigError as error:
+            self.arg_parser.error(str(error))
+
+    def _runner_kwargs(self):
+        # mrjob has no public hook for py_files/setup/python_bin; this is the one place they meet.
+        # make_runner() calls this twice (once to log), so the bundle is built once per job.
+        kwargs = super()._runner_kwargs()
+        alias = self._runner_class().alias
+        shipped = getattr(self, "_shipped_kwargs", None)
+        if shipped is None:
+            shipped = self._shipped_kwargs = add_shipping({}, self.options, alias, owner=self)
+        for key, value in shipped.items():
+            kwargs[key] = value if key == "python_bin" else list(kwargs.get(key) or ()) + list(value)
+        return kwargs
+
+    def make_runner(self):
+        runner = super().make_runner()
+        self._last_runner = runner
+        return runner
+
+    def run_job(self):
+        """Run the job from the command line; then one line of clickstream counters on stderr."""
+        self._last_runner = None
+        super().run_job()
+        if self._last_runner is not None:
+            self.stderr.write((counters_summary(self._last_runner.counters()) + "\n").encode("utf-8"))
+            self.stderr.flush()
+
+    def iter_events(self, input_path, input_uri=None):
         """Yield every valid Event of one raw file (plain or .gz). Rejected lines are counted
-        under the 'clickstream rejected' group by reason, valid ones as 'events valid'."""
+        under the 'clickstream rejected' group by reason, valid ones as 'events valid'. A hidden
+        file (name starting with '_' or '.', work in progress in the raw area) is skipped."""
+        return self._iter_parsed(parse_event, input_path, input_uri)
+
+    def iter_event_fields(self, input_path, input_uri=None):
+        """``iter_events`` for hot loops: (user_id, action, ts, fields) tuples, no Event objects."""
+        return self._iter_parsed(parse_fields, input_path, input_uri)
+
+    def _iter_parsed(self, parse, input_path, input_uri):
+        if input_uri is None and len(self.options.args) == 2 and self.options.args[0] == input_path:
+            input_uri = self.options.args[1]
+        if is_hidden(os.path.basename((input_uri or input_path).rstrip("/"))):
+            self.increment_counter(COUNTER_GROUP, "hidden files skipped")
+            return
         rejected = {}
         valid = 0
         with open_raw(input_path) as lines:
             for line in lines:
                 try:
-                    event = parse_event(line)
+                    parsed = parse(line)
                 except EventRejected as rejection:
                     rejected[rejection.reason] = rejected.get(rejection.reason, 0) + 1
                     continue
                 valid += 1
-                yield event
+                yield parsed
         self.increment_counter(COUNTER_GROUP, "events valid", valid)
         for reason, count in sorted(rejected.items()):
             self.increment_counter(REJECT_GROUP, reason, count)

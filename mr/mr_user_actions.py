@@ -51,15 +51,16 @@ class MRUserActions(ClickstreamJob):
             help="users a map task combines in memory before spilling them (default %(default)s)")
 
     def steps(self):
-        return [MRStep(mapper_raw=self.mapper_combine_file, reducer=self.reducer_merge)]
+        return [MRStep(mapper_raw=self.mapper_combine_file, reducer_init=self.reducer_init_count,
+                       reducer=self.reducer_merge, reducer_final=self.reducer_final_count)]
 
     def mapper_combine_file(self, input_path, input_uri):
         """Parse every line of one raw file and combine whole per-user records in memory."""
         table = {}
+        get = table.get
         limit = max(1, self.options.combine_users)
-        for event in self.iter_events(input_path):
-            user_id, action, ts = event.user_id, event.action, event.ts
-            record = table.get(user_id)
+        for user_id, action, ts, _fields in self.iter_event_fields(input_path, input_uri):
+            record = get(user_id)
             if record is None:
                 if len(table) >= limit:
                     yield from table.items()
@@ -70,19 +71,27 @@ class MRUserActions(ClickstreamJob):
             record[CLICKS] += 1
             if ts < record[FIRST_TS]:
                 record[FIRST_TS] = ts
-            if ts > record[LAST_TS] or (ts == record[LAST_TS] and action > record[LAST_ACTION]):
+            elif ts >= record[LAST_TS] and (ts > record[LAST_TS] or action > record[LAST_ACTION]):
                 record[LAST_TS] = ts
                 record[LAST_ACTION] = action
             counts = record[ACTIONS]
             counts[action] = counts.get(action, 0) + 1
         yield from table.items()
 
+    def reducer_init_count(self):
+        self.users_output = 0
+
     def reducer_merge(self, user_id, partials):
         merged = None
         for partial in partials:
             merged = partial if merged is None else merge_partial(merged, partial)
-        self.increment_counter(COUNTER_GROUP, "users output")
+        self.users_output += 1
         yield user_id, final_record(merged)
+
+    def reducer_final_count(self):
+        # one counter line per reduce task, not per user: each increment is a line on stderr
+        self.increment_counter(COUNTER_GROUP, "users output", self.users_output)
+        return ()
 
 
 if __name__ == "__main__":

@@ -65,3 +65,166 @@ def reference_user_actions(lines):
             "last_seen": iso(latest[0]),
         }
     return output, rejected
+
+
+def reference_record(line):
+    """(user_id, action, aware UTC datetime, the JSON object) or None for a rejected line."""
+    event = reference_event(line)
+    if event is None:
+        return None
+    return event + (json.loads(line.decode("utf-8")),)
+
+
+def reference_id(value):
+    """A product or session id as the spec normalizes it: a non-empty string as is, an integer's
+    decimal text (not booleans), otherwise None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and value != "":
+        return value
+    return None
+
+
+def _valid_records(lines):
+    records, rejected = [], 0
+    for line in lines:
+        record = reference_record(line)
+        if record is None:
+            rejected += 1
+        else:
+            records.append(record)
+    return records, rejected
+
+
+def reference_hourly_activity(lines):
+    """Per UTC hour: ({'YYYY-MM-DDTHH': record}, rejected count)."""
+    records, rejected = _valid_records(lines)
+    hours = {}
+    for user, action, moment, _obj in records:
+        hours.setdefault(moment.strftime("%Y-%m-%dT%H"), []).append((user, action))
+    output = {}
+    for hour, events in hours.items():
+        actions = {}
+        for _user, action in events:
+            actions[action] = actions.get(action, 0) + 1
+        output[hour] = {
+            "hour": hour + ":00:00Z",
+            "product_page_visits": actions.get("view_product", 0),
+            "cart_adds": actions.get("add_to_cart", 0),
+            "purchases": actions.get("purchase", 0),
+            "distinct_users": len({user for user, _action in events}),
+            "events": len(events),
+            "actions": actions,
+        }
+    return output, rejected
+
+
+def reference_product_popularity(lines):
+    """Per product id (normalized to a string): ({product: record}, rejected count)."""
+    records, rejected = _valid_records(lines)
+    products = {}
+    for user, action, _moment, obj in records:
+        product = reference_id(obj.get("product_id"))
+        if product is not None:
+            products.setdefault(product, []).append((user, action))
+    output = {}
+    for product, events in products.items():
+        actions = [action for _user, action in events]
+        views, carts, purchases = actions.count("view_product"), actions.count("add_to_cart"), actions.count("purchase")
+        output[product] = {
+            "product_id": product,
+            "views": views,
+            "cart_adds": carts,
+            "purchases": purchases,
+            "events": len(events),
+            "distinct_users": len({user for user, _action in events}),
+            "view_to_cart": round(carts / views, 6) if views else None,
+            "cart_to_purchase": round(purchases / carts, 6) if carts else None,
+        }
+    return output, rejected
+
+
+def reference_sessions(lines, gap_minutes=30):
+    """Sessions: ({session_id: record}, rejected count). Each user's events are sorted by time,
+    then action, page and product id (absent before present); events sharing a session id form
+    one session; the rest are split where the gap exceeds gap_minutes."""
+    from datetime import timedelta
+
+    records, rejected = _valid_records(lines)
+    groups = {}
+    for user, action, moment, obj in records:
+        page = obj.get("page") if isinstance(obj.get("page"), str) else None
+        product = reference_id(obj.get("product_id"))
+        order = (moment, action, page is not None, page or "", product is not None, product or "")
+        groups.setdefault((user, reference_id(obj.get("session_id"))), []).append((order, action, page, product))
+    output = {}
+    for (user, session_id), events in groups.items():
+        events.sort(key=lambda event: event[0])
+        pieces = [[events[0]]]
+        for event in events[1:]:
+            if session_id is None and event[0][0] - pieces[-1][-1][0][0] > timedelta(minutes=gap_minutes):
+                pieces.append([])
+            pieces[-1].append(event)
+        for piece in pieces:
+            start, end = piece[0][0][0], piece[-1][0][0]
+            name = session_id if session_id is not None else "%s#%s" % (user, iso(start))
+            pages, actions = [], []
+            for order, action, page, product in piece:
+                if action in ("page_view", "view_product"):
+                    entry = {"page_name": page, "visit_timestamp": iso(order[0])}
+                    pages.append(entry)
+                else:
+                    entry = {"action": action, "timestamp": iso(order[0])}
+                    actions.append(entry)
+                if product is not None:
+                    entry["product_id"] = product
+            cart_times = [order[0] for order, action, _p, _q in piece if action == "add_to_cart"]
+            purchase_times = [order[0] for order, action, _p, _q in piece if action == "purchase"]
+            abandoned = bool(cart_times) and not any(when >= max(cart_times) for when in purchase_times)
+            assert name not in output, "session id %r twice" % (name,)
+            output[name] = {
+                "session_id": name, "user_id": user, "start_time": iso(start), "end_time": iso(end),
+                "pages_visited": pages, "actions": actions, "abandoned_checkout": abandoned, "events": len(piece),
+            }
+    return output, rejected
+
+
+def reference_suspicious_users(lines, max_events_per_minute=30, min_events_for_regularity=20,
+                               max_gap_cv=0.1, min_views_only=50):
+    """Flagged users: ({user_id: record}, rejected count), each rule computed from the whole history."""
+    import statistics
+    from datetime import timedelta
+
+    records, rejected = _valid_records(lines)
+    users = {}
+    for user, action, moment, _obj in records:
+        users.setdefault(user, []).append((moment, action))
+    output = {}
+    for user, events in users.items():
+        events.sort()
+        rules = []
+        per_minute = {}
+        for moment, _action in events:
+            minute = moment.replace(second=0, microsecond=0)
+            per_minute[minute] = per_minute.get(minute, 0) + 1
+        busiest = max(per_minute.values())
+        if busiest > max_events_per_minute:
+            first = min(minute for minute, count in per_minute.items() if count == busiest)
+            rules.append({"rule": "events_per_minute", "evidence": {
+                "minute": iso(first), "events_in_minute": busiest, "max_events_per_minute": max_events_per_minute}})
+        if len(events) >= max(2, min_events_for_regularity):
+            gaps = [(later[0] - earlier[0]) // timedelta(microseconds=1) for earlier, later in zip(events, events[1:])]
+            mean = statistics.mean(gaps)
+            cv = statistics.pstdev(gaps) / mean if mean else 0.0
+            if cv < max_gap_cv:
+                rules.append({"rule": "regular_gaps", "evidence": {
+                    "events": len(events), "mean_gap_seconds": round(mean / 1_000_000, 6), "gap_cv": round(cv, 6),
+                    "max_gap_cv": max_gap_cv, "min_events_for_regularity": min_events_for_regularity}})
+        views = sum(1 for _moment, action in events if action in ("view_product", "page_view"))
+        if views == len(events) and views >= min_views_only:
+            rules.append({"rule": "views_only", "evidence": {"views": views, "min_views_only": min_views_only}})
+        if rules:
+            output[user] = {"user_id": user, "rules": sorted(rules, key=lambda rule: rule["rule"]), "events": len(events)}
+    return output, rejected

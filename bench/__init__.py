@@ -1,0 +1,1 @@
+"""Benchmarks: each compares a stage with a plain-Python baseline and asserts equal answers."""

@@ -1,0 +1,336 @@
+"""The consumer loop: Kafka -> partition writers -> sink. Recovers every assigned partition from
+the sink, rotates files, keeps memory bounded, retries the sink with backoff, reports progress.
+
+It receives its KafkaConsumer (auto-commit off) and sink; ingest/run.py builds them.
+"""
+import logging
+import os
+import time
+
+import orjson
+
+from kafka import ConsumerRebalanceListener, TopicPartition
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from clickstream.errors import ServiceError
+
+from .progress import Counters, prometheus_text, progress_line
+from .recovery import resume_offset
+from .rotation import RotationLimits, buffers_to_spill, flush_reason
+from .routing import route
+from .status import read_watermark, watermark_path
+from .watermark import watermark_document
+from .writer import PartitionWriter, latest_manifests, recover
+
+log = logging.getLogger("clickstream.ingest")
+POLL_MS = 200
+COMMIT_TIMEOUT_MS = 15_000
+
+
+class _Listener(ConsumerRebalanceListener):
+    """Runs on kafka-python's IO thread, where blocking Kafka calls are refused: the callbacks
+    do sink I/O, seeks and asynchronous commits only."""
+
+    def __init__(self, ingest):
+        self.ingest = ingest
+
+    def _call(self, method, partitions, *args):
+        self.ingest.in_callback = True
+        try:
+            method([tp.partition for tp in partitions if tp.topic == self.ingest.topic], *args)
+        finally:
+            self.ingest.in_callback = False
+
+    def on_partitions_revoked(self, revoked):
+        # Flushed before the group moves on, so the next owner's recovery sees it all.
+        self._call(self.ingest.release, revoked, True)
+
+    def on_partitions_lost(self, lost):
+        # Evicted: another member may already have recovered these from the sink, so writing
+        # what is buffered now could duplicate it. Drop it; the new owner reads it again.
+        self._call(self.ingest.release, lost, False)
+
+    def on_partitions_assigned(self, assigned):
+        self._call(self.ingest.acquire, assigned)
+
+
+class Ingest:
+    """One run of the ingest. ``run()`` returns the exit status (0: everything committed)."""
+
+    def __init__(self, config, consumer, sink, clock=time.monotonic):
+        self.config = config
+        self.topic = config.topic
+        self.consumer = consumer
+        self.sink = sink
+        self.clock = clock
+        self.limits = RotationLimits.from_config(config)
+        self.writers = {}
+        self.waiting = {}  # partition -> (retry at, backoff seconds): the sink failed, paused
+        self.counters = Counters()
+        self.stopping = False
+        self.seen = 0
+        now = clock()
+        self.last_activity = now
+        self._tick_at = now + config.progress_seconds
+        self._tick_seen = 0
+        self._tick_started = now
+        self._rate = 0.0
+        self._watermark_due = False
+        self.in_callback = False
+        self._unchecked = set()  # recovered partitions whose position is not yet checked against the log
+
+    def stop(self, *_signal_args):
+        """Ask the loop to flush, commit and return (a signal handler)."""
+        self.stopping = True
+
+    # -- assignment -------------------------------------------------------------------------
+    def acquire(self, partitions):
+        self.last_activity = self.clock()
+        if partitions:
+            self._recover(partitions)
+
+    def release(self, partitions, flush):
+        for partition in partitions:
+            writer = self.writers.pop(partition, None)
+            self.waiting.pop(partition, None)
+            if writer is None:
+                continue
+            if flush:
+                self._flush(partition, writer, "revoked")
+            else:
+                self._discard(writer)
+                log.warning("partition %d lost to the group: %d buffered records dropped, not committed (the new "
+                            "owner reads them from offset %d)", partition, writer.events, writer.committed_offset)
+
+    def _recover(self, partitions):
+        tps = [TopicPartition(self.topic, p) for p in partitions]
+        try:
+            resume = recover(self.sink, self.topic, partitions)
+        except ServiceError as error:
+            now = self.clock()
+            for partition in partitions:
+                backoff = self.waiting.get(partition, (0, self.config.retry_initial_seconds / 2))[1] * 2
+                backoff = min(max(backoff, self.config.retry_initial_seconds), self.config.retry_max_seconds)
+                self.waiting[partition] = (now + backoff, backoff)
+            self.consumer.pause(*tps)
+            self.counters.sink_failures += 1
+            log.warning("cannot recover partition(s) %s from the sink (%s); paused, retrying in %.0fs",
+                        ",".join(map(str, partitions)), error, min(w[1] for w in self.waiting.values()))
+            return False
+        for tp in tps:
+            offset, max_event_ts = resume[tp.partition]
+            self.consumer.seek(tp, offset)
+            self.writers[tp.partition] = PartitionWriter(
+                self.sink, self.topic, tp.partition, offset, max_event_ts, self.config.file_suffix,
+                self.config.compression == "gzip")
+            self.waiting.pop(tp.partition, None)
+            self._unchecked.add(tp.partition)
+            log.info("partition %d: resuming at offset %d, from the sink", tp.partition, offset)
+        self.last_activity = self.clock()
+        self.consumer.resume(*tps)
+        return True
+
+    def _check_positions(self):
+        """Compare recovered positions with the log (blocking calls: only from the loop)."""
+        tps = [TopicPartition(self.topic, p) for p in self._unchecked if p in self.writers]
+        self._unchecked.clear()
+        if not tps:
+            return
+        try:
+            beginnings = self.consumer.beginning_offsets(tps, timeout_ms=COMMIT_TIMEOUT_MS)
+            ends = self.consumer.end_offsets(tps, timeout_ms=COMMIT_TIMEOUT_MS)
+        except KafkaError as error:
+            log.warning("could not read the log's offset range (%s)", error)
+            return
+        for tp in tps:
+            writer = self.writers.get(tp.partition)
+            if writer is None:
+                continue
+            _offset, problem = resume_offset(writer.committed_offset, beginnings[tp], ends[tp])
+            if problem:
+                # Seeking below the log start resets to the earliest offset (auto_offset_reset).
+                log.warning("partition %d: %s", tp.partition, problem)
+
+    # -- flushing ---------------------------------------------------------------------------
+    def _discard(self, writer):
+        self.sink.abandon([handle.temp for handle in writer.files.values()])
+
+    def _lose(self, partition, error):
+        """The sink failed under this partition: drop its buffers and read it again later."""
+        writer = self.writers.pop(partition)
+        self._discard(writer)
+        self.counters.sink_failures += 1
+        backoff = self.config.retry_initial_seconds
+        self.waiting[partition] = (self.clock() + backoff, backoff)
+        self.consumer.pause(TopicPartition(self.topic, partition))
+        log.warning("sink unavailable for partition %d: %s; nothing past offset %d is committed; %d records "
+                    "will be read again once the sink answers (retry in %.0fs)", partition, error,
+                    writer.committed_offset - 1, writer.events, backoff)
+
+    def _flush(self, partition, writer, reason):
+        if not writer.events:
+            return True
+        highwater = self.consumer.highwater(TopicPartition(self.topic, partition))
+        caught_up = highwater is not None and writer.next_offset >= highwater
+        events, written, rejected = writer.events, writer.written, writer.rejected
+        try:
+            files = writer.flush(caught_up)
+        except ServiceError as error:
+            self.writers[partition] = writer
+            self._lose(partition, error)
+            return False
+        self.counters.consumed += events
+        self.counters.written += written
+        self.counters.rejected += rejected
+        writer.written = writer.rejected = 0
+        self.counters.files_committed += len(files)
+        self.counters.flushes += 1
+        self._watermark_due = True
+        log.debug("partition %d: flushed %d records in %d files (%s)", partition, events, len(files), reason)
+        self._commit(partition, writer.committed_offset)
+        return True
+
+    def _commit(self, partition, next_offset):
+        offsets = {TopicPartition(self.topic, partition): OffsetAndMetadata(next_offset, "", -1)}
+        try:
+            if self.in_callback:
+                self.consumer.commit_async(offsets, callback=self._committed)
+            else:
+                self.consumer.commit(offsets, timeout_ms=COMMIT_TIMEOUT_MS)
+        except KafkaError as error:
+            # The files are durable and name their offsets: the next owner recovers from them.
+            self.counters.commit_failures += 1
+            log.warning("committing offset %d of partition %d to Kafka failed (%s); the sink already holds it",
+                        next_offset, partition, error)
+
+    def _committed(self, offsets, response):
+        if isinstance(response, Exception):
+            self.counters.commit_failures += 1
+            log.warning("committing %s to Kafka failed (%s); the sink already holds it", offsets, response)
+
+    def flush_all(self, reason):
+        ok = True
+        for partition, writer in list(self.writers.items()):
+            ok = self._flush(partition, writer, reason) and ok
+        return ok
+
+    # -- the loop ---------------------------------------------------------------------------
+    def run(self):
+        self.consumer.subscribe([self.topic], listener=_Listener(self))
+        while not self.stopping:
+            batches = self.consumer.poll(timeout_ms=POLL_MS, max_records=self.config.max_poll_records)
+            now = self.clock()
+            for tp, records in batches.items():
+                if records:
+                    self._take(tp.partition, records, now)
+                    self.last_activity = now
+            self._maintain(now)
+            if (self.config.until_idle is not None and not self.waiting
+                    and now - self.last_activity >= self.config.until_idle and not self._lag()):
+                log.info("no new event for %gs: finishing", self.config.until_idle)
+                break
+        ok = self.flush_all("stopping")
+        self._update_watermark()
+        self._report(self.clock(), final=True)
+        return 0 if ok and not self.waiting else 1
+
+    def _take(self, partition, records, now):
+        writer = self.writers.get(partition)
+        if writer is None:
+            return  # not recovered yet: these are read again after the seek
+        topic, add, expected = self.topic, writer.add, writer.next_offset
+        try:
+            for record in records:
+                offset = record.offset
+                if offset < expected:
+                    continue  # already in the sink or in the buffers
+                folder, line, event_ts, _reason = route(record.value, record.timestamp, topic, partition, offset)
+                add(offset, folder, line, event_ts, now)
+                expected = offset + 1
+        except ServiceError as error:
+            self._lose(partition, error)
+        self.seen += len(records)
+
+    def _maintain(self, now):
+        if self._unchecked:
+            self._check_positions()
+        for partition, writer in list(self.writers.items()):
+            reason = flush_reason(writer.events, writer.size, writer.opened_at, len(writer.files), now, self.limits)
+            if reason:
+                self._flush(partition, writer, reason)
+        buffered = sum(writer.buffered for writer in self.writers.values())
+        if buffered > self.config.buffer_bytes:
+            sizes = {(p, folder): size for p, writer in self.writers.items()
+                     for folder, size in writer.buffer_sizes().items()}
+            for partition, folder in buffers_to_spill(sizes, self.config.buffer_bytes):
+                if partition in self.writers:
+                    try:
+                        self.writers[partition].spill(folder)
+                    except ServiceError as error:
+                        self._lose(partition, error)
+        due = [p for p, (at, _backoff) in self.waiting.items() if at <= now]
+        for partition in due:
+            self._recover([partition])
+        if now >= self._tick_at:
+            self._update_watermark()
+            self._report(now)
+
+    def _lag(self):
+        total, known = 0, False
+        for partition, writer in self.writers.items():
+            highwater = self.consumer.highwater(TopicPartition(self.topic, partition))
+            if highwater is not None:
+                known = True
+                total += max(0, highwater - writer.next_offset)
+        return total if known else None
+
+    def _report(self, now, final=False):
+        elapsed = now - self._tick_started
+        if elapsed > 0:
+            self._rate = (self.seen - self._tick_seen) / elapsed
+        self._tick_seen, self._tick_started = self.seen, now
+        self._tick_at = now + self.config.progress_seconds
+        lag = self._lag()
+        line = progress_line(self.topic, self.counters, self._rate, lag, len(self.waiting),
+                             sum(writer.events for writer in self.writers.values()))
+        log.info("%s%s", "finished: " if final else "", line)
+        if self.config.metrics_file:
+            gauges = {"events_per_second": float(self._rate), "lag": -1 if lag is None else lag,
+                      "partitions_assigned": len(self.writers) + len(self.waiting),
+                      "partitions_waiting": len(self.waiting),
+                      "buffered_bytes": sum(w.buffered for w in self.writers.values())}
+            text = prometheus_text({"topic": self.topic, "group": self.config.group}, self.counters, gauges)
+            _write_local_atomically(self.config.metrics_file, text.encode("utf-8"))
+
+    def _update_watermark(self):
+        if not self._watermark_due:
+            return
+        try:
+            partitions = self.consumer.partitions_for_topic(self.topic) or set()
+            manifests = latest_manifests(self.sink, self.topic)
+            progress = {p: {"max_event_ts": m.get("max_event_ts"), "caught_up": bool(m.get("caught_up")),
+                            "next_offset": int(m["last_offset"]) + 1} for p, m in manifests.items()}
+            for partition, writer in self.writers.items():
+                # An owned partition that never had an event must not hold the watermark back.
+                highwater = self.consumer.highwater(TopicPartition(self.topic, partition))
+                if partition not in progress and not writer.events and highwater == writer.next_offset:
+                    progress[partition] = {"max_event_ts": None, "caught_up": True, "next_offset": highwater}
+            previous = read_watermark(self.sink, self.topic)
+            document = watermark_document(self.topic, progress, partitions,
+                                          int(self.config.allowed_lateness_seconds * 1_000_000), previous)
+            self.sink.replace(watermark_path(self.topic), orjson.dumps(document, option=orjson.OPT_INDENT_2))
+            self._watermark_due = False
+        except ServiceError as error:
+            self.counters.sink_failures += 1
+            log.warning("watermark not updated, the sink failed: %s", error)
+
+
+def _write_local_atomically(path, content):
+    temp = "%s.%d.tmp" % (path, os.getpid())
+    try:
+        with open(temp, "wb") as stream:
+            stream.write(content)
+        os.replace(temp, path)
+    except OSError as error:
+        log.warning("metrics file %s not written: %s", path, error)

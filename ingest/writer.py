@@ -1,0 +1,204 @@
+"""The partition writer: buffers one topic-partition's records into per-hour temp files and
+commits them with one manifest per flush; plus recovery of partitions from the sink.
+
+A flush of partition p (the argument for exactly once is in ingest/recovery.py):
+  1. every open file of p is completed under _ingest/tmp/<topic>+<p>/ (fsync'd for file://);
+  2. the manifest _ingest/manifests/<topic>+<p>+<last>.json is written under a hidden name and
+     renamed into place: the commit point;
+  3. each temp file is renamed to <folder>/<topic>+<p>+<first>+<last>.jsonl;
+  4. older manifests of p are deleted (the newest stays: it carries p's event-time progress);
+  5. the caller commits <last>+1 to Kafka.
+Any sink failure leaves p to recovery: its buffers are dropped and it is read again from the
+sink's position once the sink answers.
+"""
+import gzip
+import posixpath
+import uuid
+
+from clickstream.errors import ServiceError
+from clickstream.layout import data_file_name
+
+from .recovery import (
+    MANIFEST_DIR, decode_manifest, encode_manifest, manifest_path, next_offsets, parse_manifest_name,
+    plan_roll_forward, temp_folder,
+)
+
+# A file's in-memory buffer goes to its temp file once it is this big, so files are written in
+# large appends (one WebHDFS request each) rather than record by record.
+SPILL_BYTES = 8 * 1024 * 1024
+
+
+class _OpenFile:
+    __slots__ = ("temp", "buffer", "first", "last", "events", "spilled")
+
+    def __init__(self, temp, first):
+        self.temp = temp
+        self.buffer = bytearray()
+        self.first = first
+        self.last = first
+        self.events = 0
+        self.spilled = 0
+
+
+class PartitionWriter:
+    """Buffers and flushes one topic-partition. ``sink`` is a LocalSink or HdfsSink."""
+
+    def __init__(self, sink, topic, partition, next_offset, max_event_ts=None, suffix=".jsonl", gzip_files=False):
+        self.sink = sink
+        self.topic = topic
+        self.partition = partition
+        self.next_offset = next_offset  # the first offset not yet in the sink or in these buffers
+        self.committed_offset = next_offset  # the first offset not yet in the sink
+        self.max_event_ts = max_event_ts
+        self.suffix = suffix
+        self.gzip_files = gzip_files
+        self.files = {}  # folder -> _OpenFile
+        self.events = 0
+        self.size = 0
+        self.buffered = 0
+        self.opened_at = None
+        self.written = 0
+        self.rejected = 0
+        self._flush_id = uuid.uuid4().hex[:12]
+
+    def add(self, offset, folder, line, event_ts, now):
+        """Buffer one routed record (see ingest.routing.route)."""
+        handle = self.files.get(folder)
+        if handle is None:
+            handle = self.files[folder] = _OpenFile(
+                "%s/%s.%d%s" % (temp_folder(self.topic, self.partition), self._flush_id, len(self.files), self.suffix),
+                offset)
+        handle.buffer += line
+        handle.last = offset
+        handle.events += 1
+        if self.opened_at is None:
+            self.opened_at = now
+        self.events += 1
+        self.size += len(line)
+        self.buffered += len(line)
+        self.next_offset = offset + 1
+        if event_ts is None:
+            self.rejected += 1
+        else:
+            self.written += 1
+            if self.max_event_ts is None or event_ts > self.max_event_ts:
+                self.max_event_ts = event_ts
+        if len(handle.buffer) >= SPILL_BYTES:
+            self.spill(folder)
+
+    def spill(self, folder):
+        """Move one file's buffer to its temp file. Raises ServiceError."""
+        handle = self.files[folder]
+        if not handle.buffer:
+            return
+        chunk = bytes(handle.buffer)
+        if self.gzip_files:
+            chunk = gzip.compress(chunk, compresslevel=1)  # concatenated members are one gzip stream
+        self.sink.append(handle.temp, chunk)
+        self.buffered -= len(handle.buffer)
+        handle.spilled += len(chunk)
+        handle.buffer = bytearray()
+
+    def buffer_sizes(self):
+        return {folder: len(handle.buffer) for folder, handle in self.files.items() if handle.buffer}
+
+    def flush(self, caught_up=False):
+        """Commit everything buffered to the sink (steps 1-4 above).
+
+        Returns the committed final paths (relative). Raises ServiceError; the caller then
+        discards this writer and recovers the partition.
+        """
+        if not self.events:
+            return []
+        for folder, handle in self.files.items():
+            self.spill(folder)
+            self.sink.finish(handle.temp)
+        moves = [(handle.temp, posixpath.join(folder, data_file_name(
+            self.topic, self.partition, handle.first, handle.last, self.suffix)))
+            for folder, handle in sorted(self.files.items())]
+        last = self.next_offset - 1
+        manifest = manifest_path(self.topic, self.partition, last)
+        hidden = posixpath.join(MANIFEST_DIR, ".%s.%s" % (posixpath.basename(manifest), self._flush_id))
+        self.sink.write_file(hidden, encode_manifest(
+            self.topic, self.partition, self.committed_offset, last, moves, self.max_event_ts, caught_up))
+        self.sink.rename(hidden, manifest)
+        for temp, final in moves:
+            self.sink.rename(temp, final)
+        for name in self.sink.list(MANIFEST_DIR):
+            parsed = parse_manifest_name(name)
+            if parsed and parsed[:2] == (self.topic, self.partition) and parsed[2] < last:
+                self.sink.delete(posixpath.join(MANIFEST_DIR, name))
+        self.committed_offset = self.next_offset
+        self.files = {}
+        self.events = self.size = self.buffered = 0
+        self.opened_at = None
+        self._flush_id = uuid.uuid4().hex[:12]
+        return [final for _temp, final in moves]
+
+
+def latest_manifests(sink, topic, partitions=None):
+    """{partition: the newest manifest dict} for ``topic`` (only ``partitions`` if given)."""
+    newest = {}
+    for name in sink.list(MANIFEST_DIR):
+        parsed = parse_manifest_name(name)
+        if parsed is None or parsed[0] != topic or (partitions is not None and parsed[1] not in partitions):
+            continue
+        if parsed[1] not in newest or parsed[2] > newest[parsed[1]][0]:
+            newest[parsed[1]] = (parsed[2], name)
+    manifests = {}
+    for partition, (_last, name) in newest.items():
+        manifest = _read_manifest(sink, name)
+        if manifest is not None:
+            manifests[partition] = manifest
+    return manifests
+
+
+def _read_manifest(sink, name):
+    raw = sink.read(posixpath.join(MANIFEST_DIR, name))
+    if raw is None:
+        return None  # replaced by a newer flush since the listing
+    try:
+        return decode_manifest(raw, "%s/%s/%s" % (sink.url, MANIFEST_DIR, name))
+    except ValueError as error:
+        raise ServiceError("sink %s" % error) from None
+
+
+def recover(sink, topic, partitions):
+    """Make the sink consistent for ``partitions`` and say where each resumes.
+
+    Rolls every manifest of these partitions forward, deletes their leftover temp files, then
+    scans the committed names. Returns {partition: (next offset, max event ts or None)}.
+    Raises ServiceError (sink unavailable or damaged).
+    """
+    partitions = set(partitions)
+    manifests = []
+    for name in sink.list(MANIFEST_DIR):
+        if name.startswith("."):
+            hidden = parse_manifest_name(name[1:].rsplit(".", 1)[0])
+            if hidden and hidden[0] == topic and hidden[1] in partitions:
+                sink.delete(posixpath.join(MANIFEST_DIR, name))  # never made visible: not committed
+            continue
+        parsed = parse_manifest_name(name)
+        if parsed is None or parsed[0] != topic or parsed[1] not in partitions:
+            continue
+        manifest = _read_manifest(sink, name)
+        if manifest is None:
+            continue
+        existing = {path for move in manifest["moves"] for path in move if sink.exists(path)}
+        renames, missing = plan_roll_forward(manifest, existing)
+        if missing:
+            raise ServiceError("sink %s: manifest %s lists %s, which exist neither committed nor as temp files" % (
+                sink.url, name, ", ".join(missing)))
+        for temp, final in renames:
+            sink.rename(temp, final)
+        manifests.append(manifest)
+    for partition in partitions:
+        sink.delete(temp_folder(topic, partition))
+    nexts = next_offsets(topic, sink.committed_paths(), manifests)
+    progress = {}
+    for manifest in manifests:
+        partition = int(manifest["partition"])
+        ts = manifest.get("max_event_ts")
+        if ts is not None and (progress.get(partition) is None or ts > progress[partition]):
+            progress[partition] = ts
+    return {partition: (nexts.get(partition, 0), progress.get(partition)) for partition in partitions}

@@ -1,0 +1,50 @@
+"""Loading one batch of a job's output into its serving collection, once: ledger check, indexes,
+chunked idempotent merges, then the ledger's 'complete' mark, only after every write succeeded."""
+import hashlib
+import os
+import re
+
+from clickstream.errors import ConfigError
+from loaders import bulk, ledger, user_clicks
+
+LOADERS = {
+    "user-actions": user_clicks,
+}
+_PARTITION = re.compile(r"dt=\d{4}-\d{2}-\d{2}(?:/hour=\d{2})?")
+
+
+def loader_for(job):
+    try:
+        return LOADERS[job]
+    except KeyError:
+        raise ConfigError("load: job %r has no loader; expected one of %s" % (job, ", ".join(sorted(LOADERS)))) from None
+
+
+def default_batch_id(job, inputs, describe=None):
+    """'<job>:dt=YYYY-MM-DD/hour=HH' when every input names the same raw partition; otherwise
+    '<job>:files:<digest>' over the inputs' names and sizes (``describe(path) -> (name, size)``)."""
+    partitions = {match.group(0) for match in (_PARTITION.search(path) for path in inputs) if match}
+    if len(partitions) == 1 and all(_PARTITION.search(path) for path in inputs):
+        return "%s:%s" % (job, partitions.pop())
+    describe = describe or (lambda path: (os.path.abspath(path), os.path.getsize(path)))
+    digest = hashlib.sha256()
+    for path in sorted(inputs):
+        digest.update(repr(describe(path)).encode())
+    return "%s:files:%s" % (job, digest.hexdigest()[:16])
+
+
+def load_batch(db, job, records, batch_id, inputs, rejected, chunk_size=bulk.DEFAULT_CHUNK, force=False):
+    """Merge ``records`` ((key, value) pairs) as batch ``batch_id``. Returns the stats dict, with
+    ``skipped`` True when the ledger says the batch is already complete (and ``force`` is off)."""
+    loader = loader_for(job)
+    if not force and ledger.batch_status(db, loader.COLLECTION, batch_id) == ledger.COMPLETE:
+        return dict(bulk.new_stats(), skipped=True, batch_id=batch_id)
+    ledger.begin_batch(db, loader.COLLECTION, batch_id, inputs)
+    collection = db[loader.COLLECTION]
+    loader.ensure_indexes(collection)
+    stats = bulk.new_stats()
+    operations = loader.iter_operations(records, batch_id, rejected)
+    bulk.write_in_chunks(collection, operations, loader.KEY_FIELD, batch_id, stats, chunk_size)
+    stats["rejected"] = sum(rejected.values())
+    ledger.complete_batch(db, loader.COLLECTION, batch_id, stats)
+    return dict(stats, skipped=False, batch_id=batch_id)

@@ -1,0 +1,115 @@
+"""Per UTC hour: product-page visits, cart adds, purchases, exact distinct users and events per action.
+Memory: map tasks spill their (hour, user) table at --combine-keys entries; reducers stream one
+hour at a time (O(actions)); the second step sums one small partial per hour and reducer task.
+"""
+from mrjob.step import MRStep
+
+from clickstream.events import format_ts
+from clickstream.layout import MICROS_PER_HOUR, hour_of
+from mr.base import COUNTER_GROUP, ClickstreamJob
+from mr.mr_product_popularity import CART_ACTION, PURCHASE_ACTION, VIEW_ACTION
+
+# (hour, user) pairs held by one map task's in-mapper combiner before it spills them.
+DEFAULT_COMBINE_KEYS = 100_000
+
+
+def hour_start(hour):
+    """Hour number since the epoch -> 'YYYY-MM-DDTHH:00:00Z'."""
+    return format_ts(hour * MICROS_PER_HOUR)
+
+
+def final_record(hour, distinct_users, actions):
+    """One hour's merged counts -> the job's output value."""
+    return {
+        "hour": hour_start(hour),
+        "product_page_visits": actions.get(VIEW_ACTION, 0),
+        "cart_adds": actions.get(CART_ACTION, 0),
+        "purchases": actions.get(PURCHASE_ACTION, 0),
+        "distinct_users": distinct_users,
+        "events": sum(actions.values()),
+        "actions": actions,
+    }
+
+
+def add_counts(into, other):
+    for action, count in other.items():
+        into[action] = into.get(action, 0) + count
+
+
+class MRHourlyActivity(ClickstreamJob):
+    """Key 'YYYY-MM-DDTHH' (UTC); value {hour, product_page_visits, cart_adds, purchases,
+    distinct_users, events, actions}. A cart add is an add_to_cart event, a product-page visit a
+    view_product event."""
+
+    def configure_args(self):
+        super().configure_args()
+        self.add_passthru_arg(
+            "--combine-keys", type=int, default=DEFAULT_COMBINE_KEYS,
+            help="(hour, user) pairs a map task combines in memory before spilling (default %(default)s)")
+
+    def steps(self):
+        return [
+            MRStep(mapper_raw=self.mapper_combine_file, reducer=self.reducer_count_users,
+                   reducer_init=self.reducer_init_hour, reducer_final=self.reducer_flush_hour),
+            MRStep(reducer=self.reducer_sum),
+        ]
+
+    def mapper_combine_file(self, input_path, input_uri):
+        """Count each (hour, user) pair's actions of one raw file in memory."""
+        table = {}
+        limit = max(1, self.options.combine_keys)
+        for event in self.iter_events(input_path):
+            pair = (hour_of(event.ts), event.user_id)
+            actions = table.get(pair)
+            if actions is None:
+                if len(table) >= limit:
+                    yield from self._spill(table)
+                table[pair] = {event.action: 1}
+                continue
+            actions[event.action] = actions.get(event.action, 0) + 1
+        yield from self._spill(table)
+
+    def _spill(self, table):
+        for pair, actions in table.items():
+            yield list(pair), actions
+        if table:
+            self.increment_counter(COUNTER_GROUP, "combiner spills")
+        table.clear()
+
+    def reducer_init_hour(self):
+        self._hour = None
+        self._users = 0
+        self._actions = None
+
+    def reducer_count_users(self, pair, partials):
+        """One call per (hour, user) pair, so each adds exactly one distinct user. Pairs of one
+        hour arrive together (sorted keys), so one running partial per task suffices; an hour
+        split across tasks is merged by the next step."""
+        hour = pair[0]
+        if hour != self._hour:
+            yield from self.reducer_flush_hour()
+            self._hour = hour
+            self._users = 0
+            self._actions = {}
+        self._users += 1
+        for actions in partials:
+            add_counts(self._actions, actions)
+
+    def reducer_flush_hour(self):
+        if self._actions is not None:
+            yield self._hour, [self._users, self._actions]
+            self._actions = None
+
+    def reducer_sum(self, hour, partials):
+        distinct_users = 0
+        actions = {}
+        for users, counts in partials:
+            distinct_users += users
+            add_counts(actions, counts)
+        record = final_record(hour, distinct_users, actions)
+        self.increment_counter(COUNTER_GROUP, "hours output")
+        yield record["hour"][:-len(":00:00Z")], record
+
+
+if __name__ == "__main__":
+    MRHourlyActivity.run()

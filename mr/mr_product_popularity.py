@@ -1,0 +1,154 @@
+"""Per-product funnel: views, cart adds, purchases, exact distinct users and conversion rates.
+Memory: map tasks spill their (product, user) table at --combine-keys entries; reducers stream
+one product at a time (O(1)); the second step sums one small partial per reducer task.
+"""
+from mrjob.step import MRStep
+
+from mr.base import COUNTER_GROUP, ClickstreamJob
+
+# The funnel's actions, as the generator and the seeds' web logs write them.
+VIEW_ACTION = "view_product"
+CART_ACTION = "add_to_cart"
+PURCHASE_ACTION = "purchase"
+
+# (product, user) pairs held by one map task's in-mapper combiner before it spills them.
+DEFAULT_COMBINE_KEYS = 100_000
+
+# A partial per-product record, as a list for speed and a compact protocol:
+USERS, VIEWS, CART_ADDS, PURCHASES, EVENTS = range(5)
+
+
+def product_key(fields):
+    """The event's product id as a string key, or None when it has no usable one.
+
+    A non-empty string is kept as it is; an integer (not a boolean) becomes its decimal text, so
+    987 and "987" are one product. Anything else (null, "", floats, booleans, objects) is no product.
+    """
+    product = fields.get("product_id")
+    if type(product) is str:
+        return product or None
+    if type(product) is int:
+        return str(product)
+    return None
+
+
+def conversion(numerator, denominator):
+    """numerator / denominator rounded to 6 decimals (byte-stable output), or None when 0."""
+    if not denominator:
+        return None
+    return round(numerator / denominator, 6)
+
+
+def final_record(product, partial):
+    """A merged partial -> the job's output value."""
+    return {
+        "product_id": product,
+        "views": partial[VIEWS],
+        "cart_adds": partial[CART_ADDS],
+        "purchases": partial[PURCHASES],
+        "events": partial[EVENTS],
+        "distinct_users": partial[USERS],
+        "view_to_cart": conversion(partial[CART_ADDS], partial[VIEWS]),
+        "cart_to_purchase": conversion(partial[PURCHASES], partial[CART_ADDS]),
+    }
+
+
+class MRProductPopularity(ClickstreamJob):
+    """Key product_id (string); value {product_id, views, cart_adds, purchases, events,
+    distinct_users, view_to_cart, cart_to_purchase}. Only events carrying a product id count."""
+
+    def configure_args(self):
+        super().configure_args()
+        self.add_passthru_arg(
+            "--combine-keys", type=int, default=DEFAULT_COMBINE_KEYS,
+            help="(product, user) pairs a map task combines in memory before spilling (default %(default)s)")
+
+    def steps(self):
+        return [
+            MRStep(mapper_raw=self.mapper_combine_file, reducer=self.reducer_count_users,
+                   reducer_init=self.reducer_init_product, reducer_final=self.reducer_flush_product),
+            MRStep(reducer_init=self.reducer_init_sum, reducer=self.reducer_sum,
+                   reducer_final=self.reducer_final_sum),
+        ]
+
+    def mapper_combine_file(self, input_path, input_uri):
+        """Count each (product, user) pair's funnel events of one raw file in memory."""
+        table = {}
+        limit = max(1, self.options.combine_keys)
+        ignored = 0
+        for event in self.iter_events(input_path):
+            product = product_key(event.fields)
+            if product is None:
+                if event.fields.get("product_id") is not None:
+                    ignored += 1
+                continue
+            pair = (product, event.user_id)
+            counts = table.get(pair)
+            if counts is None:
+                if len(table) >= limit:
+                    yield from self._spill(table)
+                counts = table[pair] = [0, 0, 0, 0]
+            action = event.action
+            if action == VIEW_ACTION:
+                counts[0] += 1
+            elif action == CART_ACTION:
+                counts[1] += 1
+            elif action == PURCHASE_ACTION:
+                counts[2] += 1
+            counts[3] += 1
+        yield from self._spill(table)
+        if ignored:
+            self.increment_counter(COUNTER_GROUP, "product_id unusable", ignored)
+
+    def _spill(self, table):
+        for pair, counts in table.items():
+            yield list(pair), counts
+        if table:
+            self.increment_counter(COUNTER_GROUP, "combiner spills")
+        table.clear()
+
+    def reducer_init_product(self):
+        self._product = None
+        self._partial = None
+
+    def reducer_count_users(self, pair, counts):
+        """One call per (product, user) pair, so each adds exactly one distinct user. Pairs of one
+        product arrive together (sorted keys), so one running partial per task suffices; a product
+        that is split across tasks is merged by the next step."""
+        product = pair[0]
+        if product != self._product:
+            yield from self.reducer_flush_product()
+            self._product = product
+            self._partial = [0, 0, 0, 0, 0]
+        partial = self._partial
+        partial[USERS] += 1
+        for views, cart_adds, purchases, events in counts:
+            partial[VIEWS] += views
+            partial[CART_ADDS] += cart_adds
+            partial[PURCHASES] += purchases
+            partial[EVENTS] += events
+
+    def reducer_flush_product(self):
+        if self._partial is not None:
+            yield self._product, self._partial
+            self._partial = None
+
+    def reducer_init_sum(self):
+        self._products_output = 0
+
+    def reducer_sum(self, product, partials):
+        merged = [0, 0, 0, 0, 0]
+        for partial in partials:
+            for field, value in enumerate(partial):
+                merged[field] += value
+        self._products_output += 1
+        yield product, final_record(product, merged)
+
+    def reducer_final_sum(self):
+        # One counter update per task: each update is a line on stderr under streaming.
+        self.increment_counter(COUNTER_GROUP, "products output", self._products_output)
+        return ()
+
+
+if __name__ == "__main__":
+    MRProductPopularity.run()

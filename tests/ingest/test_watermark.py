@@ -1,0 +1,48 @@
+"""The watermark: the event time every partition has moved past, less the allowed lateness."""
+import pytest
+
+from clickstream.events import parse_ts
+from ingest.watermark import complete_before, describe, topic_watermark, watermark_document
+
+HOUR = 3_600_000_000
+
+
+def ts(text):
+    return parse_ts(text)
+
+
+@pytest.mark.parametrize("progress, partitions, lateness, expected", [
+    ({}, [0, 1], 0, None),
+    ({0: {"max_event_ts": ts("2024-12-29T10:30:00Z"), "caught_up": False}}, [0, 1], 0, None),
+    ({0: {"max_event_ts": ts("2024-12-29T10:30:00Z"), "caught_up": False},
+      1: {"max_event_ts": ts("2024-12-29T12:10:00Z"), "caught_up": False}}, [0, 1], 0, ts("2024-12-29T10:30:00Z")),
+    ({0: {"max_event_ts": ts("2024-12-29T10:30:00Z"), "caught_up": False},
+      1: {"max_event_ts": ts("2024-12-29T12:10:00Z"), "caught_up": False}}, [0, 1], HOUR, ts("2024-12-29T09:30:00Z")),
+    # an idle (caught-up) partition does not hold the others back
+    ({0: {"max_event_ts": ts("2024-12-29T08:00:00Z"), "caught_up": True},
+      1: {"max_event_ts": ts("2024-12-29T12:10:00Z"), "caught_up": False}}, [0, 1], 0, ts("2024-12-29T12:10:00Z")),
+    ({0: {"max_event_ts": None, "caught_up": True},
+      1: {"max_event_ts": ts("2024-12-29T12:10:00Z"), "caught_up": True}}, [0, 1], 0, ts("2024-12-29T12:10:00Z")),
+    ({0: {"max_event_ts": None, "caught_up": False},
+      1: {"max_event_ts": ts("2024-12-29T12:10:00Z"), "caught_up": False}}, [0, 1], 0, None),
+])
+def test_topic_watermark(progress, partitions, lateness, expected):
+    assert topic_watermark(progress, partitions, lateness) == expected
+
+
+def test_offsets_in_the_input_hour_are_normalized_before_the_watermark():
+    progress = {0: {"max_event_ts": ts("2024-12-29T12:30:00+01:00"), "caught_up": False}}
+    document = watermark_document("t", progress, [0], 0)
+    assert document["watermark"] == "2024-12-29T11:30:00Z"
+    assert document["complete_before_hour"] == "dt=2024-12-29/hour=11"
+    assert complete_before(ts("2024-12-29T11:00:00Z")) * HOUR == ts("2024-12-29T11:00:00Z")
+    assert "hours before dt=2024-12-29/hour=11 are complete" in describe(document)
+
+
+def test_the_stored_watermark_never_moves_back():
+    earlier = {0: {"max_event_ts": ts("2024-12-29T09:00:00Z"), "caught_up": False}}
+    later = {0: {"max_event_ts": ts("2024-12-29T11:00:00Z"), "caught_up": False}}
+    stored = watermark_document("t", later, [0], 0)
+    assert watermark_document("t", earlier, [0], 0, stored)["watermark"] == "2024-12-29T11:00:00Z"
+    assert watermark_document("t", {}, [0, 1], 0, stored)["watermark"] == "2024-12-29T11:00:00Z"
+    assert describe(watermark_document("t", {}, [0], 0)).startswith("watermark: none yet")

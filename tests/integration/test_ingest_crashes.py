@@ -1,0 +1,222 @@
+"""Exactly once through faults, against the real stack: SIGKILL at random moments, a consumer-group
+rebalance, WebHDFS unreachable for a while, a broker restart."""
+import os
+import random
+import signal
+import socket
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+
+from clickstream.generator import GeneratorSpec
+from test_ingest_support import (
+    REPO, assert_exactly_once, generate_command, generated_lines, ingest_command, read_hdfs_area, read_local_area,
+    run, start, stop, tail, topic,  # noqa: F401 (topic is a fixture)
+)
+
+pytestmark = pytest.mark.integration
+
+# Small files on purpose: many flushes, so kills land in every phase of the protocol.
+FAST = ["--rotate-events", "4000", "--rotate-seconds", "1", "--progress-seconds", "2"]
+
+
+def test_sigkill_at_random_moments_loses_and_duplicates_nothing(kafka_bootstrap, webhdfs_url, hadoop_home, topic,
+                                                                tmp_path):
+    spec = GeneratorSpec(events=60_000, users=2_000, seed=11, malformed_fraction=0.003, offset_fraction=0.1,
+                         span_hours=6)
+    root = "/test-ingest/kill-%s" % uuid.uuid4().hex[:10]
+    sink = "hdfs://" + root
+    log = str(tmp_path / "ingest.log")
+    producer = start(generate_command(kafka_bootstrap, topic, spec, rate=3000), str(tmp_path / "generate.log"))
+    # One static member: a restarted process takes its partitions back without waiting for the
+    # killed one's session to expire.
+    command = ingest_command(kafka_bootstrap, topic, "kill-" + topic, sink, "--webhdfs-url", webhdfs_url,
+                             "--group-instance-id", "kill-test", *FAST)
+    chance = random.Random()
+    kills = 0
+    try:
+        while kills < 8 or producer.poll() is None:
+            process = start(command, log)
+            time.sleep(chance.uniform(1.0, 4.0))
+            assert process.poll() is None, "ingest died by itself:\n" + tail(log)
+            process.kill()
+            process.wait()
+            kills += 1
+        assert producer.wait(timeout=120) == 0, tail(str(tmp_path / "generate.log"))
+        run(command + ["--until-idle", "6"], log, timeout=240)
+        data, rejects = read_hdfs_area(hadoop_home, root)
+        valid, malformed = generated_lines(spec)
+        assert kills >= 8
+        assert_exactly_once(data, rejects, valid, malformed)
+        with open(log, "rb") as stream:
+            assert stream.read().count(b"resuming at offset") >= 3 * (kills + 1)
+    finally:
+        if producer.poll() is None:
+            producer.kill()
+        subprocess.run([os.path.join(hadoop_home, "bin", "hadoop"), "fs", "-rm", "-r", "-f", "-skipTrash", root],
+                       capture_output=True, timeout=120)
+
+
+def test_a_rebalance_between_two_processes_loses_and_duplicates_nothing(kafka_bootstrap, topic, tmp_path):
+    spec = GeneratorSpec(events=30_000, users=1_000, seed=12, malformed_fraction=0.002, span_hours=3)
+    root = str(tmp_path / "raw")
+    group = "rebalance-" + topic
+    producer = start(generate_command(kafka_bootstrap, topic, spec, rate=4000), str(tmp_path / "generate.log"))
+    first_log, second_log = str(tmp_path / "first.log"), str(tmp_path / "second.log")
+    first = start(ingest_command(kafka_bootstrap, topic, group, "file://" + root, *FAST), first_log)
+    time.sleep(3)
+    second = start(ingest_command(kafka_bootstrap, topic, group, "file://" + root, "--until-idle", "6", *FAST),
+                   second_log)
+    try:
+        time.sleep(3)
+        assert stop(first) == 0, tail(first_log)  # leaves the group: a second rebalance
+        assert producer.wait(timeout=120) == 0
+        assert second.wait(timeout=120) == 0, tail(second_log)
+    finally:
+        for process in (producer, first, second):
+            if process.poll() is None:
+                process.kill()
+    with open(first_log, "rb") as stream:
+        first_text = stream.read()
+    with open(second_log, "rb") as stream:
+        second_text = stream.read()
+    # both really shared the topic: each resumed some partition from the sink more than once
+    assert first_text.count(b"resuming at offset") >= 3 and second_text.count(b"resuming at offset") >= 4
+    data, rejects, _folders = read_local_area(root)
+    assert_exactly_once(data, rejects, *generated_lines(spec))
+
+
+class Proxy:
+    """A TCP forwarder we can cut: stands between the ingest and the NameNode's WebHDFS port."""
+
+    def __init__(self, target_host, target_port):
+        self.target = (target_host, target_port)
+        self.port = None
+        self._server = None
+        self._connections = []
+        self._lock = threading.Lock()
+
+    def start(self):
+        self._server = socket.socket()
+        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._server.bind(("127.0.0.1", self.port or 0))
+        self._server.listen(64)
+        self.port = self._server.getsockname()[1]
+        threading.Thread(target=self._accept, args=(self._server,), daemon=True).start()
+
+    def stop(self):
+        try:
+            self._server.shutdown(socket.SHUT_RDWR)  # wakes the accept() blocked in its thread
+        except OSError:
+            pass  # not connected is fine for a listening socket on some kernels
+        self._server.close()
+        with self._lock:
+            for connection in self._connections:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed by its peer
+                connection.close()
+            self._connections.clear()
+
+    def _accept(self, server):
+        while True:
+            try:
+                client, _address = server.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._connections += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, sink):
+        try:
+            while True:
+                chunk = source.recv(65536)
+                if not chunk:
+                    break
+                sink.sendall(chunk)
+        except OSError:
+            pass  # the proxy was cut: both ends see a reset, which is the point
+        finally:
+            for end in (source, sink):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already shut
+
+
+def test_webhdfs_unreachable_for_a_while(kafka_bootstrap, webhdfs_url, hadoop_home, topic, tmp_path):
+    host, port = webhdfs_url.split("://", 1)[1].rstrip("/").rsplit(":", 1)
+    proxy = Proxy(host, int(port))
+    proxy.start()
+    spec = GeneratorSpec(events=20_000, users=1_000, seed=13, malformed_fraction=0.002, span_hours=2)
+    root = "/test-ingest/outage-%s" % uuid.uuid4().hex[:10]
+    log = str(tmp_path / "ingest.log")
+    producer = start(generate_command(kafka_bootstrap, topic, spec, rate=2000), str(tmp_path / "generate.log"))
+    ingest = start(ingest_command(kafka_bootstrap, topic, "outage-" + topic, "hdfs://" + root, "--webhdfs-url",
+                                  "http://127.0.0.1:%d" % proxy.port, "--until-idle", "8", *FAST), log)
+    try:
+        time.sleep(4)
+        proxy.stop()
+        time.sleep(8)
+        assert ingest.poll() is None, tail(log)
+        proxy.start()
+        assert producer.wait(timeout=120) == 0
+        assert ingest.wait(timeout=180) == 0, tail(log)
+        with open(log, "rb") as stream:
+            text = stream.read()
+        assert b"sink unavailable" in text or b"cannot recover partition" in text, tail(log)
+        data, rejects = read_hdfs_area(hadoop_home, root)
+        assert_exactly_once(data, rejects, *generated_lines(spec))
+    finally:
+        for process in (producer, ingest):
+            if process.poll() is None:
+                process.kill()
+        proxy.stop()
+        subprocess.run([os.path.join(hadoop_home, "bin", "hadoop"), "fs", "-rm", "-r", "-f", "-skipTrash", root],
+                       capture_output=True, timeout=120)
+
+
+def stack(*args):
+    env = dict(os.environ, CLICKSTREAM_STACK_SERVICES="kafka")
+    proc = subprocess.run([os.path.join(REPO, "scripts", "stack"), *args], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, "scripts/stack %s failed:\n%s" % (" ".join(args), proc.stderr[-2000:])
+
+
+@pytest.mark.skipif(not os.environ.get("CLICKSTREAM_TEST_BROKER_RESTART"),
+                    reason="restarts the shared broker; set CLICKSTREAM_TEST_BROKER_RESTART=1")
+def test_a_broker_restart_mid_run(kafka_bootstrap, topic, tmp_path):
+    spec = GeneratorSpec(events=20_000, users=1_000, seed=14, malformed_fraction=0.002, span_hours=2)
+    root = str(tmp_path / "raw")
+    log = str(tmp_path / "ingest.log")
+    run(generate_command(kafka_bootstrap, topic, spec), str(tmp_path / "generate-1.log"))
+    ingest = start(ingest_command(kafka_bootstrap, topic, "restart-" + topic, "file://" + root,
+                                  "--until-idle", "20", *FAST), log)
+    try:
+        time.sleep(3)
+        stack("down")
+        time.sleep(2)
+        stack("up")
+        assert ingest.poll() is None, tail(log)
+        second = GeneratorSpec(events=5_000, users=500, seed=15, span_hours=1)
+        run(generate_command(kafka_bootstrap, topic, second), str(tmp_path / "generate-2.log"))
+        assert ingest.wait(timeout=240) == 0, tail(log)
+    finally:
+        if ingest.poll() is None:
+            ingest.kill()
+    data, rejects, _folders = read_local_area(root)
+    valid, malformed = generated_lines(spec)
+    more_valid, more_malformed = generated_lines(second)
+    assert_exactly_once(data, rejects, valid + more_valid, malformed + more_malformed)

@@ -1,0 +1,139 @@
+"""user_clicks loading against the stack's real MongoDB-wire server, and the README's mongosh queries."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from datetime import timezone
+
+import pymongo
+import pytest
+
+from corpus import awkward_lines, generated_lines
+from loaders.joboutput import read_job_output
+from loaders.ledger import COMPLETE, batch_status
+from loaders.load import load_batch
+from loaders.user_clicks import COLLECTION
+from reference import reference_user_actions
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def db(mongodb_uri):
+    client = pymongo.MongoClient(mongodb_uri, serverSelectionTimeoutMS=5000)
+    name = "cs_test_%s" % uuid.uuid4().hex[:10]
+    yield client[name]
+    client.drop_database(name)
+    client.close()
+
+
+def job_lines(records):
+    return [json.dumps(key).encode() + b"\t" + json.dumps(value).encode() for key, value in records.items()]
+
+
+def write_output(path, records):
+    path.write_bytes(b"\n".join(job_lines(records)) + b"\n")
+    return str(path)
+
+
+def totals(db):
+    return {document["user_id"]: (document["click_count"], document["actions"], document["last_action"],
+                                  document["last_seen"].replace(tzinfo=timezone.utc).isoformat()[:19])
+            for document in db[COLLECTION].find()}
+
+
+def reference_totals(records):
+    return {user: (record["click_count"], record["actions"], record["last_action"], record["last_seen"][:19])
+            for user, record in records.items()}
+
+
+@pytest.fixture(scope="module")
+def batches():
+    lines = generated_lines(events=4000, users=200, malformed=0.01, seed=5)
+    half = len(lines) // 2
+    return (reference_user_actions(lines[:half])[0], reference_user_actions(lines[half:])[0],
+            reference_user_actions(lines)[0])
+
+
+def test_a_b_a_gives_a_plus_b_on_the_real_server(db, batches):
+    batch_a, batch_b, both = batches
+    for records, batch_id in ((batch_a, "A"), (batch_b, "B"), (batch_a, "A")):
+        rejected = {}
+        load_batch(db, "user-actions", read_job_output(job_lines(records), rejected), batch_id, [], rejected)
+    assert totals(db) == reference_totals(both)
+    forced = {}
+    load_batch(db, "user-actions", read_job_output(job_lines(batch_a), forced), "A", [], forced, force=True)
+    assert totals(db) == reference_totals(both)
+    names = {index["name"] for index in db[COLLECTION].list_indexes()}
+    assert {"user_id_unique", "click_count_desc", "last_seen"} <= names
+
+
+def test_injection_looking_ids_on_the_real_server(db):
+    records, _ = reference_user_actions(awkward_lines())
+    load_batch(db, "user-actions", read_job_output(job_lines(records), {}), "awkward", [], {})
+    assert totals(db) == reference_totals(records)
+    assert db[COLLECTION].count_documents({"user_id": "$gt"}) == 1
+
+
+def _cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_cli_load_killed_midway_then_rerun_is_exact(db, batches, tmp_path, mongodb_uri):
+    batch_a, batch_b, both = batches
+    path_a = write_output(tmp_path / "a.tsv", batch_a)
+    path_b = write_output(tmp_path / "b.tsv", batch_b)
+    common = ["--mongo-uri", mongodb_uri, "--db", db.name]
+    assert _cli("load", "user-actions", path_a, *common, "--batch-id", "A").returncode == 0
+    # Kill a load of B with SIGKILL after some of its chunks were written.
+    process = subprocess.Popen([sys.executable, "-m", "cli", "load", "user-actions", path_b, *common,
+                                "--batch-id", "B", "--chunk-size", "10"])
+    seen = db[COLLECTION].count_documents({"batches": "B"})
+    for _ in range(2000):
+        seen = db[COLLECTION].count_documents({"batches": "B"})
+        if seen > 0 or process.poll() is not None:
+            break
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    if batch_status(db, COLLECTION, "B") == COMPLETE:
+        pytest.skip("the load finished before it could be killed")
+    rerun = _cli("load", "user-actions", path_b, *common, "--batch-id", "B")
+    assert rerun.returncode == 0, rerun.stderr
+    assert _cli("load", "user-actions", path_a, *common, "--batch-id", "A").returncode == 0
+    assert totals(db) == reference_totals(both)
+
+
+def test_unreachable_server_is_one_clear_line_and_non_zero(tmp_path):
+    path = write_output(tmp_path / "a.tsv", {"u": {"actions": {"click": 1}, "click_count": 1, "last_action": "click",
+                                                   "first_seen": "2024-01-01T00:00:00Z",
+                                                   "last_seen": "2024-01-01T00:00:00Z"}})
+    env = dict(os.environ, CLICKSTREAM_MONGO_URI="mongodb://someone:s3cret@127.0.0.1:9/?serverSelectionTimeoutMS=500")
+    result = _cli("load", "user-actions", path, env=env)
+    assert result.returncode == 1
+    assert "s3cret" not in result.stderr and "***@" in result.stderr
+    assert result.stderr.count("\n") == 1 and "not marked loaded" in result.stderr
+
+
+def _mongosh(mongosh_bin, mongodb_uri, database, script):
+    uri = mongodb_uri.rstrip("/") + "/" + database
+    result = subprocess.run([mongosh_bin, uri, "--quiet", "--eval", script], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_readme_mongo_shell_queries_answer_like_the_reference(db, batches, mongodb_uri, mongosh_bin):
+    _a, _b, both = batches
+    load_batch(db, "user-actions", read_job_output(job_lines(both), {}), "all", [], {})
+    above = _mongosh(mongosh_bin, mongodb_uri, db.name, "EJSON.stringify(db.user_clicks.find("
+                     "{click_count: {$gt: 10}}, {_id: 0, user_id: 1, click_count: 1}).sort({click_count: -1})"
+                     ".toArray(), {relaxed: true})")
+    expected_above = {user for user, record in both.items() if record["click_count"] > 10}
+    assert {row["user_id"] for row in above} == expected_above
+    assert [row["click_count"] for row in above] == sorted((row["click_count"] for row in above), reverse=True)
+    top = _mongosh(mongosh_bin, mongodb_uri, db.name, "EJSON.stringify(db.user_clicks.find({}, {_id: 0, user_id: 1})"
+                   ".sort({click_count: -1, user_id: 1}).limit(10).toArray())")
+    expected_top = sorted(both, key=lambda user: (-both[user]["click_count"], user))[:10]
+    assert [row["user_id"] for row in top] == expected_top

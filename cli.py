@@ -131,7 +131,8 @@ def mr_command(job, job_args):
 
 
 @main.command()
-@click.argument("job", type=click.Choice(["user-actions"]))
+@click.argument("job", type=click.Choice(["user-actions", "hourly-activity", "product-popularity", "sessions",
+                                          "suspicious-users"]))
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--mongo-uri", envvar=MONGO_URI_ENV, required=True,
               help="MongoDB URI (or env CLICKSTREAM_MONGO_URI / MONGODB_URI); TLS and auth options pass through")
@@ -243,6 +244,63 @@ def top_users_command(limit, mongo_uri, db, as_json, as_csv):
     from loaders.queries import top_users
 
     _emit(_with_db(mongo_uri, db, lambda database: top_users(database, limit)), USER_COLUMNS, as_json, as_csv)
+
+
+@query.command()
+@click.argument("user_id")
+@click.option("--sessions", default=10, show_default=True, help="newest sessions to show")
+@_query_options
+def user(user_id, sessions, mongo_uri, db, as_json, as_csv):
+    """One user's profile and newest sessions."""
+    from loaders.queries import user_profile
+
+    profile, recent = _with_db(mongo_uri, db, lambda database: user_profile(database, user_id, sessions))
+    if profile is None:
+        _fail("query user: no user %r in %s.user_clicks" % (user_id, db))
+    _emit([profile], USER_COLUMNS + ["actions"], as_json, as_csv)
+    if recent:
+        if not (as_json or as_csv):
+            click.echo("\nSessions (newest first):")
+        _emit(recent, ["session_id", "start_time", "end_time", "events", "abandoned_checkout"], as_json, as_csv)
+
+
+@query.command()
+@click.option("--date", "day", required=True, help="the UTC day, YYYY-MM-DD")
+@_query_options
+def hourly(day, mongo_uri, db, as_json, as_csv):
+    """The hourly series of one day: events, users, product visits, cart adds, purchases."""
+    from clickstream.layout import parse_date_option
+    from loaders.queries import hourly_series
+
+    try:
+        parse_date_option(day)
+    except ClickstreamError as error:
+        _fail(str(error), code=2)
+    _emit(_with_db(mongo_uri, db, lambda database: hourly_series(database, day)),
+          ["hour", "events", "distinct_users", "product_page_visits", "cart_adds", "purchases"], as_json, as_csv)
+
+
+@query.command(name="top-products")
+@click.option("--limit", default=10, show_default=True)
+@_query_options
+def top_products_command(limit, mongo_uri, db, as_json, as_csv):
+    """Products by purchases, then views, with conversion ratios."""
+    from loaders.queries import top_products
+
+    _emit(_with_db(mongo_uri, db, lambda database: top_products(database, limit)),
+          ["product_id", "views", "cart_adds", "purchases", "distinct_users", "view_to_cart", "cart_to_purchase"],
+          as_json, as_csv)
+
+
+@query.command(name="suspicious")
+@click.option("--limit", default=20, show_default=True)
+@_query_options
+def suspicious_command(limit, mongo_uri, db, as_json, as_csv):
+    """Users flagged by the suspicious-users rules, with the rules that fired."""
+    from loaders.queries import suspicious
+
+    _emit(_with_db(mongo_uri, db, lambda database: suspicious(database, limit)),
+          ["user_id", "window", "rule_names", "events"], as_json, as_csv)
 
 
 @main.command()

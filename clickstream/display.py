@@ -19,6 +19,8 @@ def _cell(value):
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, dict):
         return " ".join("%s=%s" % item for item in sorted(value.items()))
+    if isinstance(value, (list, tuple)):
+        return ",".join(_cell(item) for item in value)
     return "" if value is None else str(value)
 
 

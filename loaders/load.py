@@ -6,9 +6,14 @@ import re
 
 from clickstream.errors import ConfigError
 from loaders import bulk, ledger, user_clicks
+from loaders.serving import HourlyActivity, ProductPopularity, Sessions, SuspiciousUsers
 
 LOADERS = {
     "user-actions": user_clicks,
+    "hourly-activity": HourlyActivity,
+    "product-popularity": ProductPopularity,
+    "sessions": Sessions,
+    "suspicious-users": SuspiciousUsers,
 }
 _PARTITION = re.compile(r"dt=\d{4}-\d{2}-\d{2}(?:/hour=\d{2})?")
 

@@ -203,14 +203,14 @@ def test_a_broker_restart_mid_run(kafka_bootstrap, topic, tmp_path):
     log = str(tmp_path / "ingest.log")
     run(generate_command(kafka_bootstrap, topic, spec), str(tmp_path / "generate-1.log"))
     ingest = start(ingest_command(kafka_bootstrap, topic, "restart-" + topic, "file://" + root,
-                                  "--until-idle", "20", *FAST), log)
+                                  "--until-idle", "20", "--rotate-events", "1000", "--rotate-seconds", "1"), log)
+    second = GeneratorSpec(events=5_000, users=500, seed=15, span_hours=1)
     try:
-        time.sleep(3)
+        time.sleep(1.5)  # mid-run: joining, recovering or flushing the first batch
         stack("down")
         time.sleep(2)
         stack("up")
         assert ingest.poll() is None, tail(log)
-        second = GeneratorSpec(events=5_000, users=500, seed=15, span_hours=1)
         run(generate_command(kafka_bootstrap, topic, second), str(tmp_path / "generate-2.log"))
         assert ingest.wait(timeout=240) == 0, tail(log)
     finally:

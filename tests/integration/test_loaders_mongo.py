@@ -137,3 +137,41 @@ def test_readme_mongo_shell_queries_answer_like_the_reference(db, batches, mongo
                    ".sort({click_count: -1, user_id: 1}).limit(10).toArray())")
     expected_top = sorted(both, key=lambda user: (-both[user]["click_count"], user))[:10]
     assert [row["user_id"] for row in top] == expected_top
+
+
+def test_every_readme_shell_query_on_the_real_server(db, mongodb_uri, mongosh_bin):
+    from corpus import bot_lines
+    from loaders.queries import SHELL
+    from reference import (reference_hourly_activity, reference_product_popularity, reference_sessions,
+                           reference_suspicious_users)
+
+    lines = generated_lines(events=3000, users=100, malformed=0.01, seed=8) + bot_lines()
+    loads = {"user-actions": reference_user_actions(lines)[0], "hourly-activity": reference_hourly_activity(lines)[0],
+             "product-popularity": reference_product_popularity(lines)[0], "sessions": reference_sessions(lines)[0],
+             "suspicious-users": reference_suspicious_users(lines)[0]}
+    for job, records in loads.items():
+        rejected = {}
+        load_batch(db, job, read_job_output(job_lines(records), rejected), "all", [], rejected)
+        assert not rejected
+
+    def shell(name, **values):
+        return _mongosh(mongosh_bin, mongodb_uri, db.name,
+                        "EJSON.stringify(%s, {relaxed: true})" % (SHELL[name].format(**values)
+                                                                  + ("" if name == "user" else ".toArray()")))
+
+    users = loads["user-actions"]
+    busiest = min(users, key=lambda user: (-users[user]["click_count"], user))
+    assert shell("user", user=json.dumps(busiest))["click_count"] == users[busiest]["click_count"]
+    sessions = shell("user_sessions", user=json.dumps(busiest), limit=1000)
+    assert {row["session_id"] for row in sessions} == {
+        session["session_id"] for session in loads["sessions"].values() if session["user_id"] == busiest}
+    hours = loads["hourly-activity"]
+    day = min(hours)[:10]
+    rows = shell("hourly", day=day)
+    assert [(row["hour"], row["events"]) for row in rows] == [
+        (hour, hours[hour]["events"]) for hour in sorted(hours) if hour.startswith(day)]
+    products = loads["product-popularity"]
+    ranked = sorted(products, key=lambda key: (-products[key]["purchases"], -products[key]["views"], key))
+    assert [row["product_id"] for row in shell("top_products", limit=5)] == ranked[:5]
+    flagged = loads["suspicious-users"]
+    assert {row["user_id"] for row in shell("suspicious", limit=1000)} == set(flagged)

@@ -140,32 +140,28 @@ def mr_command(job, job_args):
 @click.option("--batch-id", default=None, help="batch id (default: the job and the inputs' dt=/hour= partition)")
 @click.option("--force", is_flag=True, help="apply again even if the ledger says the batch is complete")
 @click.option("--chunk-size", default=1000, show_default=True, help="operations per bulk write")
-def load(job, inputs, mongo_uri, db, batch_id, force, chunk_size):
+@click.option("--webhdfs-url", envvar="WEBHDFS_URL", default=None, help="WebHDFS URL for hdfs:/// inputs (or env WEBHDFS_URL)")
+def load(job, inputs, mongo_uri, db, batch_id, force, chunk_size, webhdfs_url):
     """Merge a job's output (files or folders) into MongoDB, incrementally and idempotently."""
     import pymongo
     from pymongo.errors import PyMongoError
 
     from clickstream.display import mask_uri
-    from loaders.joboutput import output_files, read_job_output
+    from loaders.joboutput import JobOutputSource
     from loaders.load import default_batch_id, load_batch
 
-    for path in inputs:
-        if "://" in path:
-            _fail("load: %r: only local paths are supported in this version" % path, code=2)
-        if not os.path.exists(path):
-            _fail("load: input %r does not exist" % path)
-    files = list(output_files(inputs))
-    batch_id = batch_id or default_batch_id(job, files)
+    try:
+        source = JobOutputSource(inputs, webhdfs_url)
+    except ClickstreamError as error:
+        _fail(str(error), code=2)
+    except Exception as error:  # the hdfs package's HdfsError and requests' connection errors
+        _fail("load: cannot read %s over WebHDFS %s: %s" % (" ".join(inputs), webhdfs_url, error))
+    batch_id = batch_id or default_batch_id(job, source.files, describe=source.describe)
     rejected = {}
-
-    def records():
-        for path in files:
-            with open(path, "rb") as lines:
-                yield from read_job_output(lines, rejected)
-
     try:
         with pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=10_000) as client:
-            stats = load_batch(client[db], job, records(), batch_id, files, rejected, chunk_size, force)
+            stats = load_batch(client[db], job, source.records(rejected), batch_id, source.files, rejected,
+                               chunk_size, force)
     except PyMongoError as error:
         _fail("load of batch %r into %s failed, batch not marked loaded: %s" % (
             batch_id, mask_uri(mongo_uri), str(error).splitlines()[0]))

@@ -12,6 +12,7 @@ import orjson
 MAX_USER_ID_CHARS = 256
 ACTION_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
 ONE_MICROSECOND = timedelta(microseconds=1)
 
 # Every reason an event can be rejected for; counters and dead letters use these codes.
@@ -170,8 +171,11 @@ def parse_ts(text):
 
 def format_ts(ts):
     """Integer microseconds since the epoch -> 'YYYY-MM-DDTHH:MM:SS[.ffffff]Z' (UTC)."""
-    moment = EPOCH + timedelta(microseconds=ts)
-    if moment.microsecond:
+    moment = _NAIVE_EPOCH + timedelta(microseconds=ts)
+    if moment.year >= 1000:
+        # isoformat() writes exactly this form (fraction only when non-zero), faster than strftime
+        return moment.isoformat() + "Z"
+    if moment.microsecond:  # strftime does not pad years below 1000; keep its output there
         return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -41,3 +41,81 @@ def read_job_output(lines, rejected):
         except ValueError as error:
             reason = str(error)
             rejected[reason] = rejected.get(reason, 0) + 1
+
+
+def hdfs_path(uri):
+    """'hdfs:///a/b' or 'hdfs://namenode:8020/a/b' -> '/a/b'."""
+    rest = uri[len("hdfs://"):]
+    return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+
+
+def hdfs_output_files(client, uris):
+    """Expand hdfs:// folders (via a WebHDFS ``hdfs.Client``) into their visible part files: (path, size)."""
+    for uri in uris:
+        path = hdfs_path(uri)
+        status = client.status(path)
+        if status["type"] == "DIRECTORY":
+            for name, child in sorted(client.list(path, status=True)):
+                if child["type"] == "FILE" and not name.startswith(("_", ".")) and not name.endswith(".crc"):
+                    yield path.rstrip("/") + "/" + name, child["length"]
+        else:
+            yield path, status["length"]
+
+
+def hdfs_lines(client, path):
+    """The lines (bytes) of one HDFS file, streamed."""
+    with client.read(path) as reader:
+        pending = b""
+        for block in iter(lambda: reader.read(1 << 20), b""):
+            pending += block
+            lines = pending.split(b"\n")
+            pending = lines.pop()
+            yield from lines
+        if pending:
+            yield pending
+
+
+class JobOutputSource:
+    """A job's output named by local paths/folders or hdfs:// URIs: its files, their lines, and
+    what identifies them (for the default batch id). Raises ConfigError for unusable inputs."""
+
+    def __init__(self, inputs, webhdfs_url=None, hdfs_client=None):
+        from clickstream.errors import ConfigError
+
+        remote = [path for path in inputs if "://" in path]
+        if remote and len(remote) != len(inputs):
+            raise ConfigError("load: mix of local and remote inputs; give either local paths or hdfs:/// URIs")
+        if remote:
+            if not all(path.startswith("hdfs://") for path in remote):
+                raise ConfigError("load: %r: only local paths and hdfs:/// URIs are supported" % remote[0])
+            if hdfs_client is None:
+                if not webhdfs_url:
+                    raise ConfigError("load: --webhdfs-url (or WEBHDFS_URL) is needed to read %r" % remote[0])
+                from hdfs import InsecureClient
+
+                hdfs_client = InsecureClient(webhdfs_url, user=os.environ.get("HADOOP_USER_NAME") or None)
+            self._client = hdfs_client
+            self.sizes = dict(hdfs_output_files(hdfs_client, remote))
+            self.files = list(self.sizes)
+        else:
+            for path in inputs:
+                if not os.path.exists(path):
+                    raise ConfigError("load: input %r does not exist" % path)
+            self._client = None
+            self.files = list(output_files(inputs))
+            self.sizes = {path: os.path.getsize(path) for path in self.files}
+
+    def describe(self, path):
+        return (path if self._client else os.path.abspath(path), self.sizes[path])
+
+    def lines(self, path):
+        if self._client is not None:
+            yield from hdfs_lines(self._client, path)
+            return
+        with open(path, "rb") as stream:
+            yield from stream
+
+    def records(self, rejected):
+        """Every (key, value) of every file; malformed lines counted in ``rejected``."""
+        for path in self.files:
+            yield from read_job_output(self.lines(path), rejected)

@@ -175,3 +175,105 @@ def test_every_readme_shell_query_on_the_real_server(db, mongodb_uri, mongosh_bi
     assert [row["product_id"] for row in shell("top_products", limit=5)] == ranked[:5]
     flagged = loads["suspicious-users"]
     assert {row["user_id"] for row in shell("suspicious", limit=1000)} == set(flagged)
+
+
+def test_load_from_hdfs_output_folder(db, batches, mongodb_uri, webhdfs_url, tmp_path):
+    from hdfs import InsecureClient
+
+    _a, _b, both = batches
+    folder = "/cs-test/%s/derived/user-actions/dt=2024-12-29/hour=07" % uuid.uuid4().hex[:10]
+    client = InsecureClient(webhdfs_url)
+    lines = job_lines(both)
+    half = len(lines) // 2
+    client.write(folder + "/part-00000", data=b"\n".join(lines[:half]) + b"\n")
+    client.write(folder + "/part-00001", data=b"\n".join(lines[half:]) + b"\n")
+    client.write(folder + "/_SUCCESS", data=b"")
+    try:
+        result = _cli("load", "user-actions", "hdfs://" + folder, "--mongo-uri", mongodb_uri, "--db", db.name,
+                      "--webhdfs-url", webhdfs_url)
+        assert result.returncode == 0, result.stderr
+        assert "user-actions:dt=2024-12-29/hour=07" in result.stderr
+        assert totals(db) == reference_totals(both)
+    finally:
+        client.delete(folder.split("/derived")[0], recursive=True)
+
+
+class _Proxy:
+    """A TCP proxy on 127.0.0.1 that can be cut, to make the server 'go away' mid-load."""
+
+    def __init__(self, target_host, target_port):
+        import socket
+        import threading
+
+        self.target = (target_host, target_port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.connections = []
+        self.open = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import socket
+        import threading
+
+        while self.open:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self.connections += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink):
+        try:
+            while True:
+                block = source.recv(65536)
+                if not block:
+                    break
+                sink.sendall(block)
+        except OSError:
+            pass
+
+    def cut(self):
+        import socket
+
+        self.open = False
+        self.listener.close()
+        for connection in self.connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            connection.close()
+
+
+def test_server_gone_mid_load_fails_cleanly_and_marks_nothing(db, batches, mongodb_uri):
+    from urllib.parse import urlparse
+
+    from clickstream.errors import ServiceError
+    from pymongo.errors import PyMongoError
+
+    _a, _b, both = batches
+    target = urlparse(mongodb_uri)
+    proxy = _Proxy(target.hostname, target.port)
+    client = pymongo.MongoClient("mongodb://127.0.0.1:%d/" % proxy.port, serverSelectionTimeoutMS=1500,
+                                 socketTimeoutMS=3000, retryWrites=False)
+    written = []
+
+    def records_then_cut():
+        for number, pair in enumerate(both.items()):
+            if number == len(both) // 2:
+                proxy.cut()
+            written.append(pair[0])
+            yield pair
+
+    with pytest.raises((PyMongoError, ServiceError)):
+        load_batch(client[db.name], "user-actions", records_then_cut(), "G", [], {}, chunk_size=10)
+    client.close()
+    assert batch_status(db, COLLECTION, "G") != COMPLETE
+    # Running it again against the live server completes the batch exactly.
+    load_batch(db, "user-actions", iter(both.items()), "G", [], {})
+    assert totals(db) == reference_totals(both)

@@ -87,6 +87,12 @@ class Ingest:
     # -- assignment -------------------------------------------------------------------------
     def acquire(self, partitions):
         self.last_activity = self.clock()
+        for partition in partitions:
+            # Assigned again without a revoke in between: commit what is held before recovering.
+            writer = self.writers.pop(partition, None)
+            if writer is not None:
+                self._flush(partition, writer, "reassigned")
+                self.writers.pop(partition, None)
         if partitions:
             self._recover(partitions)
 
@@ -108,15 +114,10 @@ class Ingest:
         try:
             resume = recover(self.sink, self.topic, partitions)
         except ServiceError as error:
-            now = self.clock()
-            for partition in partitions:
-                backoff = self.waiting.get(partition, (0, self.config.retry_initial_seconds / 2))[1] * 2
-                backoff = min(max(backoff, self.config.retry_initial_seconds), self.config.retry_max_seconds)
-                self.waiting[partition] = (now + backoff, backoff)
-            self.consumer.pause(*tps)
+            backoff = max(self._wait(partition) for partition in partitions)
             self.counters.sink_failures += 1
-            log.warning("cannot recover partition(s) %s from the sink (%s); paused, retrying in %.0fs",
-                        ",".join(map(str, partitions)), error, min(w[1] for w in self.waiting.values()))
+            log.warning("cannot recover partition(s) %s from the sink (%s); paused, retrying in %.1fs",
+                        ",".join(map(str, partitions)), error, backoff)
             return False
         for tp in tps:
             offset, max_event_ts = resume[tp.partition]
@@ -156,14 +157,21 @@ class Ingest:
     def _discard(self, writer):
         self.sink.abandon([handle.temp for handle in writer.files.values()])
 
+    def _wait(self, partition):
+        """Pause a partition until the sink answers; exponential backoff. Returns the delay."""
+        previous = self.waiting.get(partition)
+        backoff = self.config.retry_initial_seconds if previous is None else previous[1] * 2
+        backoff = min(backoff, self.config.retry_max_seconds)
+        self.waiting[partition] = (self.clock() + backoff, backoff)
+        self.consumer.pause(TopicPartition(self.topic, partition))
+        return backoff
+
     def _lose(self, partition, error):
         """The sink failed under this partition: drop its buffers and read it again later."""
         writer = self.writers.pop(partition)
         self._discard(writer)
         self.counters.sink_failures += 1
-        backoff = self.config.retry_initial_seconds
-        self.waiting[partition] = (self.clock() + backoff, backoff)
-        self.consumer.pause(TopicPartition(self.topic, partition))
+        backoff = self._wait(partition)
         log.warning("sink unavailable for partition %d: %s; nothing past offset %d is committed; %d records "
                     "will be read again once the sink answers (retry in %.0fs)", partition, error,
                     writer.committed_offset - 1, writer.events, backoff)
@@ -219,7 +227,13 @@ class Ingest:
     def run(self):
         self.consumer.subscribe([self.topic], listener=_Listener(self))
         while not self.stopping:
-            batches = self.consumer.poll(timeout_ms=POLL_MS, max_records=self.config.max_poll_records)
+            try:
+                batches = self.consumer.poll(timeout_ms=POLL_MS, max_records=self.config.max_poll_records)
+            except KafkaError as error:
+                # The broker or the group is in trouble; the sink is consistent, so wait and retry.
+                log.warning("polling Kafka failed (%s); retrying in %.0fs", error, self.config.retry_initial_seconds)
+                time.sleep(self.config.retry_initial_seconds)
+                batches = {}
             now = self.clock()
             for tp, records in batches.items():
                 if records:

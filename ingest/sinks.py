@@ -4,14 +4,12 @@ Both take paths relative to the sink root and offer the same few operations; eve
 raised as ServiceError naming the operation and the path. The HDFS sink receives its client.
 """
 import errno
-import logging
 import os
 import posixpath
 import uuid
 
 from clickstream.errors import ServiceError
 
-log = logging.getLogger("clickstream.ingest")
 # Folders under the root that hold no committed files: skip them when scanning.
 _BOOKKEEPING = ("_ingest", "_watermarks", "_metrics")
 
@@ -19,10 +17,12 @@ _BOOKKEEPING = ("_ingest", "_watermarks", "_metrics")
 class LocalSink:
     """file:///path: a local folder with the raw area's layout; fsync before every rename."""
 
+    parallelism = 1
+
     def __init__(self, root):
         self.root = root
         self.url = "file://" + root
-        self._handles = {}
+        self._started = set()
 
     def _abs(self, relative):
         return os.path.join(self.root, *relative.split("/"))
@@ -31,38 +31,35 @@ class LocalSink:
         raise ServiceError("sink %s %s: %s" % (operation, self._abs(relative), error)) from error
 
     def append(self, relative, chunk):
-        """Add bytes to an in-progress file, creating (truncating) it on first use."""
+        """Add bytes to an in-progress file, creating (truncating) it on first use. The file is
+        opened per call, so thousands of open hour files cost no file descriptors."""
+        path = self._abs(relative)
         try:
-            handle = self._handles.get(relative)
-            if handle is None:
-                path = self._abs(relative)
+            if relative not in self._started:
                 os.makedirs(os.path.dirname(path), exist_ok=True)
-                handle = self._handles[relative] = open(path, "wb")
-            handle.write(chunk)
+            with open(path, "ab" if relative in self._started else "wb") as handle:
+                handle.write(chunk)
+            self._started.add(relative)
         except OSError as error:
             self._fail("append", relative, error)
 
     def finish(self, relative):
-        """Make an in-progress file durable (flush, fsync, close)."""
-        handle = self._handles.pop(relative, None)
-        if handle is None:
+        """Make an in-progress file durable (fsync)."""
+        if relative not in self._started:
             return
         try:
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
+            descriptor = os.open(self._abs(relative), os.O_RDONLY)
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
         except OSError as error:
             self._fail("fsync", relative, error)
+        self._started.discard(relative)
 
     def abandon(self, relatives):
-        """Close these in-progress files without making them durable (recovery deletes them)."""
-        for relative in relatives:
-            handle = self._handles.pop(relative, None)
-            if handle is not None:
-                try:
-                    handle.close()
-                except OSError as error:
-                    log.debug("closing abandoned %s: %s", relative, error)
+        """Forget these in-progress files (recovery deletes them)."""
+        self._started.difference_update(relatives)
 
     def write_file(self, relative, content):
         """Create a small file completely and durably (used for temp names only)."""
@@ -166,11 +163,14 @@ class HdfsSink:
     ends with a close), and its rename is atomic and refuses to replace a file.
     """
 
+    parallelism = 8  # concurrent WebHDFS requests within one flush
+
     def __init__(self, client, root):
         self.client = client
         self.root = root
         self.url = "hdfs://" + root
         self._started = set()
+        self._folders = set()  # folders known to exist: one MKDIRS each, not one per rename
 
     def _abs(self, relative):
         return posixpath.join(self.root, relative) if relative else self.root
@@ -204,8 +204,15 @@ class HdfsSink:
 
     def rename(self, source, destination):
         target = self._abs(destination)
-        self._call("mkdir", destination, self.client.makedirs, posixpath.dirname(target))
-        self._call("rename %s ->" % self._abs(source), destination, self.client.rename, self._abs(source), target)
+        folder = posixpath.dirname(target)
+        if folder not in self._folders:
+            self._call("mkdir", destination, self.client.makedirs, folder)
+            self._folders.add(folder)
+        try:
+            self._call("rename %s ->" % self._abs(source), destination, self.client.rename, self._abs(source), target)
+        except ServiceError:
+            self._folders.discard(folder)  # perhaps deleted under us: make it again next time
+            raise
 
     def replace(self, relative, content):
         path = self._abs(relative)

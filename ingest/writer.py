@@ -14,6 +14,7 @@ sink's position once the sink answers.
 import gzip
 import posixpath
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from clickstream.errors import ServiceError
 from clickstream.layout import data_file_name
@@ -89,15 +90,21 @@ class PartitionWriter:
     def spill(self, folder):
         """Move one file's buffer to its temp file. Raises ServiceError."""
         handle = self.files[folder]
+        chunk = self._take_chunk(handle)
+        if chunk:
+            self.sink.append(handle.temp, chunk)
+
+    def _take_chunk(self, handle):
+        """Empty a file's buffer into the bytes to append (gzip'd if asked), keeping the counts."""
         if not handle.buffer:
-            return
+            return None
         chunk = bytes(handle.buffer)
         if self.gzip_files:
             chunk = gzip.compress(chunk, compresslevel=1)  # concatenated members are one gzip stream
-        self.sink.append(handle.temp, chunk)
         self.buffered -= len(handle.buffer)
         handle.spilled += len(chunk)
         handle.buffer = bytearray()
+        return chunk
 
     def buffer_sizes(self):
         return {folder: len(handle.buffer) for folder, handle in self.files.items() if handle.buffer}
@@ -110,9 +117,13 @@ class PartitionWriter:
         """
         if not self.events:
             return []
-        for folder, handle in self.files.items():
-            self.spill(folder)
-            self.sink.finish(handle.temp)
+
+        def complete(item):
+            temp, chunk = item
+            if chunk:
+                self.sink.append(temp, chunk)
+            self.sink.finish(temp)
+        _each(self.sink, complete, [(handle.temp, self._take_chunk(handle)) for handle in self.files.values()])
         moves = [(handle.temp, posixpath.join(folder, data_file_name(
             self.topic, self.partition, handle.first, handle.last, self.suffix)))
             for folder, handle in sorted(self.files.items())]
@@ -122,8 +133,7 @@ class PartitionWriter:
         self.sink.write_file(hidden, encode_manifest(
             self.topic, self.partition, self.committed_offset, last, moves, self.max_event_ts, caught_up))
         self.sink.rename(hidden, manifest)
-        for temp, final in moves:
-            self.sink.rename(temp, final)
+        _each(self.sink, lambda move: self.sink.rename(*move), moves)
         for name in self.sink.list(MANIFEST_DIR):
             parsed = parse_manifest_name(name)
             if parsed and parsed[:2] == (self.topic, self.partition) and parsed[2] < last:
@@ -134,6 +144,19 @@ class PartitionWriter:
         self.opened_at = None
         self._flush_id = uuid.uuid4().hex[:12]
         return [final for _temp, final in moves]
+
+
+def _each(sink, operation, items):
+    """Apply a sink operation to independent items, on ``sink.parallelism`` threads (WebHDFS calls
+    wait mostly on the network); the first failure is raised once all have finished."""
+    if sink.parallelism <= 1 or len(items) <= 1:
+        for item in items:
+            operation(item)
+        return
+    with ThreadPoolExecutor(max_workers=min(sink.parallelism, len(items))) as pool:
+        futures = [pool.submit(operation, item) for item in items]
+    for future in futures:
+        future.result()
 
 
 def latest_manifests(sink, topic, partitions=None):

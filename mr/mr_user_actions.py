@@ -1,7 +1,20 @@
-"""Per-user action counts, the seed's job done right: one record per user with every action's
-count, the click total, the latest action and the first and last time seen.
+"""Per-user action counts: every action's count, clicks, the latest action, first and last seen.
 
-Run: python -m mr.mr_user_actions -r inline|local|hadoop INPUT...
+Run: python -m mr.mr_user_actions -r inline|local|hadoop INPUT... (or --sink ROOT --date D)
+
+Why it is fast (the per-event cost is the whole game; mrjob's per-line machinery never sees an event):
+- A raw-file mapper (``mapper_raw``) parses each file with the shared parser's tuple form
+  (``parse_fields``: no Event object; timestamps cached by text) and combines whole per-user
+  records in memory, so a map task writes one line per user per file, not one per event.
+- The table spills at ``--combine-users`` users (default 100,000), so a map task's memory is
+  bounded whatever the input; a spill only adds lines for the reducers to merge.
+- Records travel as compact orjson lists ``[clicks, first_ts, last_ts, last_action, {action: n}]``
+  with integer microseconds, and are formatted once, in the reducer.
+- The local runner runs one map task per file, as many at once as there are cores; files are
+  not split by byte ranges: the ingest's hourly files are similar in size, so four of them keep
+  two cores busy, and splitting would cost a pass over every byte in the launcher.
+- Task stdout is buffered and local tasks skip setuptools' distutils shim (see ``mr/base.py``);
+  the reducer bumps its counter once per task, not once per user (each bump is a stderr line).
 """
 from mrjob.step import MRStep
 

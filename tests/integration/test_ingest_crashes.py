@@ -34,7 +34,7 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(kafka_bootstrap,
     # One static member: a restarted process takes its partitions back without waiting for the
     # killed one's session to expire.
     command = ingest_command(kafka_bootstrap, topic, "kill-" + topic, sink, "--webhdfs-url", webhdfs_url,
-                             "--group-instance-id", "kill-test", *FAST)
+                             "--group-instance-id", "kill-test", "--compression", "gzip", *FAST)
     chance = random.Random()
     kills = 0
     try:

@@ -109,7 +109,7 @@ def test_job_on_hadoop_matches_reference_and_inline(job, reference, stack, folde
 
     assert hadoop_lines == inline_lines  # byte for byte, record by record
     expected, rejected = reference(corpus)
-    output = dict(JSONProtocol.read(line) for line in hadoop_lines)
+    output = dict(JSONProtocol().read(line) for line in hadoop_lines)
     assert len(output) == len(hadoop_lines) == len(expected)
     assert output == expected
     assert sum(counters["clickstream rejected"].values()) == rejected
@@ -132,7 +132,7 @@ def test_cli_selects_hours_on_hdfs_with_the_default_python(stack, folder, corpus
          "--sink", "hdfs://" + posixpath.join(folder, "raw"), "--date", "2024-12-29"],
         capture_output=True, cwd=str(tmp_path), timeout=600)
     assert result.returncode == 0, result.stderr.decode()[-3000:]
-    output = dict(JSONProtocol.read(line) for line in result.stdout.splitlines())
+    output = dict(JSONProtocol().read(line) for line in result.stdout.splitlines())
     expected, rejected = reference_user_actions(day)
     assert output == expected
     summary = [line for line in result.stderr.decode().splitlines() if line.startswith("clickstream counters:")]

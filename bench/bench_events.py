@@ -1,0 +1,102 @@
+"""Micro-benchmarks of the hot paths: the event model's parse (validation included) against bare
+``orjson.loads`` in ns per event, and the generator's events/s to a file. Asserts no time; checks
+that both parse sides saw the same events.
+
+    .venv/bin/python -m bench.bench_events [--quick] [--json bench/results/events.json]
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+import orjson
+
+from clickstream.events import EventRejected, parse_event
+from clickstream.generator import GeneratorSpec, encode_lines, iter_event_chunks, write_events
+
+
+def corpus(events):
+    lines = []
+    for _users, chunk in iter_event_chunks(GeneratorSpec(events=events, users=max(100, events // 50), seed=3,
+                                                         offset_fraction=0.05)):
+        lines.extend(encode_lines(chunk).splitlines(keepends=True))
+    return lines
+
+
+def time_parse(lines):
+    started = time.perf_counter()
+    users = 0
+    for line in lines:
+        try:
+            users += len(parse_event(line).user_id)
+        except EventRejected:
+            pass
+    return time.perf_counter() - started, users
+
+
+def time_orjson(lines):
+    started = time.perf_counter()
+    users = 0
+    for line in lines:
+        users += len(orjson.loads(line)["user_id"])
+    return time.perf_counter() - started, users
+
+
+def time_generator(events):
+    spec = GeneratorSpec(events=events, users=max(100, events // 50), seed=5)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "events.jsonl")
+        started = time.perf_counter()
+        with open(path, "wb") as stream:
+            written = write_events(spec, stream)
+        return time.perf_counter() - started, written
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--json", default=None)
+    options = parser.parse_args(argv)
+    events = 50_000 if options.quick else 500_000
+    repeat = 2 if options.quick else options.repeat
+    lines = corpus(events)
+    ours, bare = [], []
+    for _ in range(repeat):  # interleaved, so both sides see the same machine
+        seconds, ours_users = time_parse(lines)
+        ours.append(seconds / len(lines) * 1e9)
+        seconds, bare_users = time_orjson(lines)
+        bare.append(seconds / len(lines) * 1e9)
+        if ours_users != bare_users:
+            raise SystemExit("bench_events: parse_event and orjson.loads saw different events")
+    generator = []
+    for _ in range(repeat):
+        seconds, written = time_generator(events * 2)
+        generator.append(written / seconds)
+    result = {
+        "events": len(lines),
+        "parse_ns_per_event": {"median": statistics.median(ours), "spread": max(ours) - min(ours)},
+        "orjson_ns_per_event": {"median": statistics.median(bare), "spread": max(bare) - min(bare)},
+        "generator_events_per_second": {"median": statistics.median(generator),
+                                        "spread": max(generator) - min(generator)},
+    }
+    result["parse_vs_orjson"] = result["parse_ns_per_event"]["median"] / result["orjson_ns_per_event"]["median"]
+    print("event parse (validation included): %6.0f ns/event (spread %.0f)" % (
+        result["parse_ns_per_event"]["median"], result["parse_ns_per_event"]["spread"]))
+    print("bare orjson.loads:                 %6.0f ns/event (spread %.0f)" % (
+        result["orjson_ns_per_event"]["median"], result["orjson_ns_per_event"]["spread"]))
+    print("parse / orjson: %.2fx" % result["parse_vs_orjson"])
+    print("generator to a file: %.0f events/s (target >= 200,000%s)" % (
+        result["generator_events_per_second"]["median"],
+        "" if result["generator_events_per_second"]["median"] >= 200_000 else ", MISSED"))
+    if options.json:
+        with open(options.json, "w") as stream:
+            json.dump(result, stream, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""The consumer loop with a scripted stand-in for KafkaConsumer and a real local sink: rotation,
+a sink failure mid-run, a lost partition, a revoke, and the stop signal."""
+import collections
+import os
+
+import orjson
+import pytest
+from kafka import TopicPartition
+
+from clickstream.errors import ServiceError
+from ingest.config import resolve_config
+from ingest.consumer import Ingest
+from ingest.sinks import LocalSink
+
+TOPIC = "clicks"
+
+
+class Record:
+    def __init__(self, partition, offset, value):
+        self.partition, self.offset, self.value, self.timestamp = partition, offset, value, 1_735_466_400_000
+
+
+class FakeConsumer:
+    """Serves each partition's log from its position; ``script`` hooks run before given polls."""
+
+    def __init__(self, logs, script=None, batch=3):
+        self.logs = logs
+        self.script = script or {}
+        self.batch = batch
+        self.positions, self.paused, self.committed = {}, set(), {}
+        self.polls = 0
+        self.listener = None
+
+    def subscribe(self, topics, listener):
+        self.listener = listener
+
+    def assign_all(self):
+        self.listener.on_partitions_assigned([TopicPartition(TOPIC, p) for p in self.logs])
+
+    def poll(self, timeout_ms, max_records):
+        self.polls += 1
+        if self.polls == 1:
+            self.assign_all()
+        if self.polls in self.script:
+            self.script[self.polls](self)
+        batches = {}
+        for partition, log in self.logs.items():
+            position = self.positions.get(partition)
+            if position is None or partition in self.paused:
+                continue
+            records = [Record(partition, offset, log[offset])
+                       for offset in range(position, min(len(log), position + self.batch))]
+            if records:
+                batches[TopicPartition(TOPIC, partition)] = records
+                self.positions[partition] = records[-1].offset + 1
+        return batches
+
+    def seek(self, tp, offset):
+        self.positions[tp.partition] = offset
+
+    def pause(self, *tps):
+        self.paused.update(tp.partition for tp in tps)
+
+    def resume(self, *tps):
+        self.paused.difference_update(tp.partition for tp in tps)
+
+    def highwater(self, tp):
+        return len(self.logs[tp.partition])
+
+    def commit(self, offsets, timeout_ms=None):
+        self.committed.update({tp.partition: meta.offset for tp, meta in offsets.items()})
+
+    def commit_async(self, offsets, callback=None):
+        self.commit(offsets)
+
+    def partitions_for_topic(self, topic):
+        return set(self.logs)
+
+    def beginning_offsets(self, tps, timeout_ms=None):
+        return {tp: 0 for tp in tps}
+
+    def end_offsets(self, tps, timeout_ms=None):
+        return {tp: len(self.logs[tp.partition]) for tp in tps}
+
+
+class FlakySink(LocalSink):
+    """Fails every rename while ``down`` is set, like an unreachable NameNode."""
+
+    down = False
+
+    def rename(self, source, destination):
+        if self.down:
+            raise ServiceError("sink rename %s: connection refused" % destination)
+        return super().rename(source, destination)
+
+
+def event(number, hour=10):
+    return orjson.dumps({"user_id": "u%d" % number, "action": "view", "timestamp": "2024-12-29T%02d:00:%02dZ" % (
+        hour, number % 60)})
+
+
+def make_logs():
+    return {0: [event(n, 9 + n % 3) for n in range(40)], 1: [event(100 + n) if n % 5 else b"oops" for n in range(25)]}
+
+
+def config_for(root, **settings):
+    values = {"bootstrap_servers": "b:1", "topic": TOPIC, "group": "g", "sink": "file://" + root,
+              "until_idle": 0, "rotate_events": 7, "progress_seconds": 1000.0, "retry_initial_seconds": 0.001}
+    values.update(settings)
+    return resolve_config(values, environ={})
+
+
+def sink_contents(root):
+    """Independent reader: data lines and reject offsets in visible files."""
+    lines, rejects = collections.Counter(), collections.Counter()
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [name for name in subfolders if not name.startswith(("_ingest", "_watermarks"))]
+        for name in names:
+            with open(os.path.join(folder, name), "rb") as stream:
+                for line in stream.read().splitlines():
+                    if "_rejected" in folder:
+                        record = orjson.loads(line)
+                        rejects[(record["partition"], record["offset"])] += 1
+                    else:
+                        lines[line] += 1
+    return lines, rejects
+
+
+def expected_contents(logs):
+    lines = collections.Counter(value for log in logs.values() for value in log if value != b"oops")
+    rejects = collections.Counter((p, o) for p, log in logs.items() for o, value in enumerate(log) if value == b"oops")
+    return lines, rejects
+
+
+def run_until_idle(root, consumer, sink=None, **settings):
+    ingest = Ingest(config_for(root, **settings), consumer, sink or LocalSink(root), clock=iter(range(10**6)).__next__)
+    return ingest, ingest.run()
+
+
+def test_everything_once_with_counts_and_offsets_committed(tmp_path):
+    logs = make_logs()
+    consumer = FakeConsumer(logs)
+    ingest, status = run_until_idle(str(tmp_path), consumer)
+    assert status == 0
+    assert sink_contents(str(tmp_path)) == expected_contents(logs)
+    assert consumer.committed == {0: 40, 1: 25}
+    counters = ingest.counters
+    assert (counters.consumed, counters.written, counters.rejected) == (65, 60, 5)
+    assert counters.flushes > 4  # rotation at 7 events, not one file per poll or one per run
+
+
+def test_a_sink_outage_mid_run_rereads_from_the_sink_and_loses_nothing(tmp_path):
+    logs = make_logs()
+    sink = FlakySink(str(tmp_path))
+
+    def outage(consumer):
+        sink.down = True
+
+    def recovered(consumer):
+        sink.down = False
+    consumer = FakeConsumer(logs, script={4: outage, 9: recovered})
+    ingest, status = run_until_idle(str(tmp_path), consumer, sink)
+    assert status == 0 and ingest.counters.sink_failures >= 1
+    assert sink_contents(str(tmp_path)) == expected_contents(logs)
+    assert consumer.committed == {0: 40, 1: 25}
+
+
+def test_a_lost_partition_drops_its_buffers_and_a_revoked_one_is_flushed(tmp_path):
+    logs = make_logs()
+    root = str(tmp_path)
+
+    def lose_then_regain(consumer):
+        before = sink_contents(root)
+        consumer.listener.on_partitions_lost([TopicPartition(TOPIC, 0)])
+        assert sink_contents(root) == before  # a new owner may already hold these: write nothing
+        consumer.listener.on_partitions_revoked([TopicPartition(TOPIC, 1)])
+        assert consumer.committed[1] == consumer.positions[1]  # flushed and committed before giving up
+        consumer.assign_all()  # back from the sink's positions, as a new owner would be
+    consumer = FakeConsumer(logs, script={3: lose_then_regain})
+    _ingest, status = run_until_idle(root, consumer, rotate_events=1000)
+    assert status == 0
+    assert sink_contents(root) == expected_contents(logs)
+
+
+def test_stop_flushes_commits_and_returns_zero(tmp_path):
+    logs = make_logs()
+    consumer = FakeConsumer(logs, script={2: lambda consumer: ingest.stop()})
+    ingest = Ingest(config_for(str(tmp_path), until_idle=None, rotate_events=1000), consumer,
+                    LocalSink(str(tmp_path)), clock=iter(range(10**6)).__next__)
+    assert ingest.run() == 0
+    lines, rejects = sink_contents(str(tmp_path))
+    assert sum(lines.values()) + sum(rejects.values()) == 2 * 3 * 2  # two polls of three, two partitions
+    assert consumer.committed == {0: 6, 1: 6}
+
+
+@pytest.mark.parametrize("gzip_files", [False, True])
+def test_gzip_files_hold_the_same_lines(tmp_path, gzip_files):
+    import gzip
+
+    logs = make_logs()
+    _ingest, status = run_until_idle(str(tmp_path), FakeConsumer(logs), compression="gzip" if gzip_files else "none")
+    names = [name for _folder, _subfolders, names in os.walk(tmp_path) for name in names if ".jsonl" in name]
+    assert names and all(name.endswith(".jsonl.gz" if gzip_files else ".jsonl") for name in names)
+    if gzip_files:
+        for folder, _subfolders, files in os.walk(tmp_path):
+            for name in files:
+                if name.endswith(".gz"):
+                    path = os.path.join(folder, name)
+                    with open(path, "rb") as stream:
+                        raw = stream.read()
+                    with open(path, "wb") as stream:
+                        stream.write(gzip.decompress(raw))
+    assert sink_contents(str(tmp_path)) == expected_contents(logs)

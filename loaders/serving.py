@@ -48,14 +48,24 @@ def _run(records, batch_id, rejected, now, to_operation):
             _reject(rejected, str(error) if isinstance(error, ValueError) else "bad_record")
 
 
-class HourlyActivity:
-    COLLECTION = "hourly_activity"
-    KEY_FIELD = "hour"
-    INDEXES = [IndexModel([("hour", ASCENDING)], unique=True, name="hour_unique")]
+class _KeyedLoader:
+    """What loaders/load.py calls: indexes, and job records -> (key, update) pairs via ``operation``."""
+
+    INDEXES = []
 
     @classmethod
     def ensure_indexes(cls, collection):
         collection.create_indexes(cls.INDEXES)
+
+    @classmethod
+    def iter_operations(cls, records, batch_id, rejected, now=None):
+        return _run(records, batch_id, rejected, now, cls.operation)
+
+
+class HourlyActivity(_KeyedLoader):
+    COLLECTION = "hourly_activity"
+    KEY_FIELD = "hour"
+    INDEXES = [IndexModel([("hour", ASCENDING)], unique=True, name="hour_unique")]
 
     @staticmethod
     def operation(key, value, batch_id, now):
@@ -70,21 +80,13 @@ class HourlyActivity:
             fields[name] = _count(value[name])
         return key, _set_by_key({"hour": key}, fields, batch_id, now)
 
-    @classmethod
-    def iter_operations(cls, records, batch_id, rejected, now=None):
-        return _run(records, batch_id, rejected, now, cls.operation)
 
-
-class Sessions:
+class Sessions(_KeyedLoader):
     COLLECTION = "sessions"
     KEY_FIELD = "session_key"
     INDEXES = [IndexModel([("session_key", ASCENDING)], unique=True, name="session_key_unique"),
                IndexModel([("user_id", ASCENDING), ("start_time", DESCENDING)], name="user_sessions_by_time"),
                IndexModel([("session_id", ASCENDING)], name="session_id")]
-
-    @classmethod
-    def ensure_indexes(cls, collection):
-        collection.create_indexes(cls.INDEXES)
 
     @staticmethod
     def operation(key, value, batch_id, now):
@@ -100,21 +102,13 @@ class Sessions:
                   "events": _count(value["events"])}
         return session_key, _set_by_key({"session_key": session_key}, fields, batch_id, now)
 
-    @classmethod
-    def iter_operations(cls, records, batch_id, rejected, now=None):
-        return _run(records, batch_id, rejected, now, cls.operation)
 
-
-class SuspiciousUsers:
+class SuspiciousUsers(_KeyedLoader):
     COLLECTION = "suspicious_users"
     KEY_FIELD = "flag_key"
     INDEXES = [IndexModel([("flag_key", ASCENDING)], unique=True, name="flag_key_unique"),
                IndexModel([("user_id", ASCENDING)], name="user_id"),
                IndexModel([("events", DESCENDING)], name="events_desc")]
-
-    @classmethod
-    def ensure_indexes(cls, collection):
-        collection.create_indexes(cls.INDEXES)
 
     @staticmethod
     def operation(key, value, batch_id, now):
@@ -127,22 +121,14 @@ class SuspiciousUsers:
                   "rule_names": [rule["rule"] for rule in rules], "events": _count(value["events"])}
         return flag_key, _set_by_key({"flag_key": flag_key}, fields, batch_id, now)
 
-    @classmethod
-    def iter_operations(cls, records, batch_id, rejected, now=None):
-        return _run(records, batch_id, rejected, now, cls.operation)
 
-
-class ProductPopularity:
+class ProductPopularity(_KeyedLoader):
     COLLECTION = "product_popularity"
     KEY_FIELD = "product_id"
     INDEXES = [IndexModel([("product_id", ASCENDING)], unique=True, name="product_id_unique"),
                IndexModel([("purchases", DESCENDING)], name="purchases_desc"),
                IndexModel([("views", DESCENDING)], name="views_desc")]
     COUNTS = ("views", "cart_adds", "purchases", "events", "distinct_users")
-
-    @classmethod
-    def ensure_indexes(cls, collection):
-        collection.create_indexes(cls.INDEXES)
 
     @classmethod
     def operation(cls, key, value, batch_id, now):
@@ -155,7 +141,3 @@ class ProductPopularity:
              "$push": {"batches": {"$each": [batch_id], "$slice": -MARKERS_KEPT}}},
             upsert=True)
         return key, merge
-
-    @classmethod
-    def iter_operations(cls, records, batch_id, rejected, now=None):
-        return _run(records, batch_id, rejected, now, cls.operation)

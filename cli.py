@@ -46,7 +46,9 @@ def generate(count, users, products, start, span_hours, seed, malformed, offset_
 
     spec = GeneratorSpec(events=count, users=users, products=products, start=start, span_hours=span_hours,
                          seed=seed, malformed_fraction=malformed, offset_fraction=offset_fraction)
-    if topic or bootstrap_servers or rate is not None:
+    source = click.get_current_context().get_parameter_source("bootstrap_servers")
+    if topic or rate is not None or source == click.core.ParameterSource.COMMANDLINE:
+        # KAFKA_BOOTSTRAP_SERVERS in the environment alone does not mean "publish"
         from clickstream.errors import ConfigError
         from ingest.producer import publish_generated
 

@@ -99,14 +99,16 @@ def parse_fields(raw):
         raise EventRejected("invalid_json") from None
     if type(fields) is not dict:
         raise EventRejected("not_an_object", type(fields).__name__)
-    get = fields.get
-    user_id = get("user_id")
+    try:  # subscripts are cheaper than get() calls, and valid events have all three
+        user_id = fields["user_id"]
+        action = fields["action"]
+        timestamp = fields["timestamp"]
+    except KeyError:  # the checks below tell a missing field apart, in their order
+        user_id, action, timestamp = fields.get("user_id"), fields.get("action"), fields.get("timestamp")
     if type(user_id) is not str or not user_id or len(user_id) > MAX_USER_ID_CHARS:
         _reject_user_id(fields, user_id)
-    action = get("action")
     if type(action) is not str or action not in _valid_actions:
         _check_action(fields, action)
-    timestamp = get("timestamp")
     try:
         ts = _ts_micros.get(timestamp)
     except TypeError:  # unhashable (a list or an object): rejected below

@@ -7,7 +7,6 @@ import socket
 import sys
 import time
 
-from clickstream.errors import ServiceError
 
 from .consumer import Ingest
 from .sinks import open_sink

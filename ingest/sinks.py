@@ -6,7 +6,9 @@ raised as ServiceError naming the operation and the path. The HDFS sink receives
 import errno
 import os
 import posixpath
+import threading
 import uuid
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from clickstream.errors import ServiceError
 
@@ -164,13 +166,18 @@ class HdfsSink:
     """
 
     parallelism = 8  # concurrent WebHDFS requests within one flush
+    IN_FLIGHT_BYTES = 32 * 1024 * 1024  # appended chunks still on their way: counted apart from buffer_bytes
 
     def __init__(self, client, root):
         self.client = client
         self.root = root
         self.url = "hdfs://" + root
-        self._started = set()
+        self._created = set()
         self._folders = set()  # folders known to exist: one MKDIRS each, not one per rename
+        self._appends = ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="hdfs-append")
+        self._pending = {}  # relative -> the future of its latest append
+        self._in_flight = {}  # future -> bytes
+        self._lock = threading.Lock()  # _in_flight shrinks on the append threads
 
     def _abs(self, relative):
         return posixpath.join(self.root, relative) if relative else self.root
@@ -186,18 +193,49 @@ class HdfsSink:
                 else type(error).__name__)) from error
 
     def append(self, relative, chunk):
+        """Queue bytes for an in-progress file and return, so the network overlaps consuming.
+        Appends to one file stay in order; a failure is raised by ``finish`` of that file."""
+        previous = self._pending.get(relative)
+        if previous is not None:
+            wait([previous])  # one file's appends in order
+        while True:
+            with self._lock:
+                if sum(self._in_flight.values()) <= self.IN_FLIGHT_BYTES:
+                    break
+                running = list(self._in_flight)
+            wait(running, return_when=FIRST_COMPLETED)
+        first = relative not in self._created
+        self._created.add(relative)
+        with self._lock:
+            future = self._appends.submit(self._append_now, relative, chunk, first, previous)
+            self._in_flight[future] = len(chunk)
+        self._pending[relative] = future
+        future.add_done_callback(self._landed)
+
+    def _landed(self, future):
+        with self._lock:
+            self._in_flight.pop(future, None)
+
+    def _append_now(self, relative, chunk, first, previous):
+        if previous is not None:
+            previous.result()  # an earlier chunk failed: this file is broken, say so again
         path = self._abs(relative)
-        if relative in self._started:
-            self._call("append", relative, self.client.write, path, data=chunk, append=True)
-        else:
+        if first:
             self._call("create", relative, self.client.write, path, data=chunk, overwrite=True)
-            self._started.add(relative)
+        else:
+            self._call("append", relative, self.client.write, path, data=chunk, append=True)
 
     def finish(self, relative):
-        self._started.discard(relative)
+        """Wait for the file's appends; raises ServiceError if one failed. HDFS closed each one."""
+        self._created.discard(relative)
+        future = self._pending.pop(relative, None)
+        if future is not None:
+            future.result()
 
     def abandon(self, relatives):
-        self._started.difference_update(relatives)
+        for relative in relatives:
+            self._created.discard(relative)
+            self._pending.pop(relative, None)  # still-running appends land in temp files recovery deletes
 
     def write_file(self, relative, content):
         self._call("create", relative, self.client.write, self._abs(relative), data=content, overwrite=True)

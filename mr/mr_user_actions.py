@@ -76,20 +76,30 @@ class MRUserActions(ClickstreamJob):
             record = get(user_id)
             if record is None:
                 if len(table) >= limit:
-                    yield from table.items()
-                    table.clear()
+                    yield from self._spill(table)
                     self.increment_counter(COUNTER_GROUP, "combiner spills")
-                table[user_id] = [1, ts, ts, action, {action: 1}]
+                table[user_id] = [0, ts, ts, action, {action: 1}]
                 continue
-            record[CLICKS] += 1
+            # CLICKS is filled in at spill time, from the counts: one less update per event
             if ts < record[FIRST_TS]:
                 record[FIRST_TS] = ts
             elif ts >= record[LAST_TS] and (ts > record[LAST_TS] or action > record[LAST_ACTION]):
                 record[LAST_TS] = ts
                 record[LAST_ACTION] = action
             counts = record[ACTIONS]
-            counts[action] = counts.get(action, 0) + 1
-        yield from table.items()
+            try:
+                counts[action] += 1
+            except KeyError:
+                counts[action] = 1
+        yield from self._spill(table)
+
+    @staticmethod
+    def _spill(table):
+        """Emit and empty the in-mapper table, completing each record's click count."""
+        for user_id, record in table.items():
+            record[CLICKS] = sum(record[ACTIONS].values())
+            yield user_id, record
+        table.clear()
 
     def reducer_init_count(self):
         self.users_output = 0

@@ -47,7 +47,10 @@ def parse_date_option(text, option="--date"):
     """'YYYY-MM-DD' -> the 24 hour numbers of that UTC day."""
     if not _DATE_ARG_RE.match(text or ""):
         raise ConfigError("%s: %r is not a date; expected YYYY-MM-DD (UTC)" % (option, text))
-    first = parse_hour_option(text + "T00", option)
+    try:
+        first = parse_hour_option(text + "T00", option)
+    except ConfigError:
+        raise ConfigError("%s: %r is not a calendar date; expected YYYY-MM-DD (UTC)" % (option, text)) from None
     return list(range(first, first + 24))
 
 

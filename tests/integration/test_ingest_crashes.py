@@ -2,15 +2,14 @@
 rebalance, WebHDFS unreachable for a while, a broker restart."""
 import os
 import random
-import socket
 import subprocess
-import threading
 import time
 import uuid
 
 import pytest
 
 from clickstream.generator import GeneratorSpec
+from tcp_proxy import Proxy
 from test_ingest_support import (
     REPO, assert_exactly_once, generate_command, generated_lines, ingest_command, read_hdfs_area, read_local_area,
     run, start, stop, tail, topic,  # noqa: F401 (topic is a fixture)
@@ -86,73 +85,6 @@ def test_a_rebalance_between_two_processes_loses_and_duplicates_nothing(kafka_bo
     assert first_text.count(b"resuming at offset") >= 3 and second_text.count(b"resuming at offset") >= 4
     data, rejects, _folders = read_local_area(root)
     assert_exactly_once(data, rejects, *generated_lines(spec))
-
-
-class Proxy:
-    """A TCP forwarder we can cut: stands between the ingest and the NameNode's WebHDFS port."""
-
-    def __init__(self, target_host, target_port):
-        self.target = (target_host, target_port)
-        self.port = None
-        self._server = None
-        self._connections = []
-        self._lock = threading.Lock()
-
-    def start(self):
-        self._server = socket.socket()
-        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._server.bind(("127.0.0.1", self.port or 0))
-        self._server.listen(64)
-        self.port = self._server.getsockname()[1]
-        threading.Thread(target=self._accept, args=(self._server,), daemon=True).start()
-
-    def stop(self):
-        try:
-            self._server.shutdown(socket.SHUT_RDWR)  # wakes the accept() blocked in its thread
-        except OSError:
-            pass  # not connected is fine for a listening socket on some kernels
-        self._server.close()
-        with self._lock:
-            for connection in self._connections:
-                try:
-                    connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass  # already closed by its peer
-                connection.close()
-            self._connections.clear()
-
-    def _accept(self, server):
-        while True:
-            try:
-                client, _address = server.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self.target)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._connections += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source, sink):
-        try:
-            while True:
-                chunk = source.recv(65536)
-                if not chunk:
-                    break
-                sink.sendall(chunk)
-        except OSError:
-            pass  # the proxy was cut: both ends see a reset, which is the point
-        finally:
-            for end in (source, sink):
-                try:
-                    end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass  # already shut
 
 
 def test_webhdfs_unreachable_for_a_while(kafka_bootstrap, webhdfs_url, hadoop_home, topic, tmp_path):

@@ -16,6 +16,7 @@ from loaders.ledger import COMPLETE, batch_status
 from loaders.load import load_batch
 from loaders.user_clicks import COLLECTION
 from reference import reference_user_actions
+from tcp_proxy import Proxy
 
 pytestmark = pytest.mark.integration
 
@@ -198,58 +199,6 @@ def test_load_from_hdfs_output_folder(db, batches, mongodb_uri, webhdfs_url, tmp
         client.delete(folder.split("/derived")[0], recursive=True)
 
 
-class _Proxy:
-    """A TCP proxy on 127.0.0.1 that can be cut, to make the server 'go away' mid-load."""
-
-    def __init__(self, target_host, target_port):
-        import socket
-        import threading
-
-        self.target = (target_host, target_port)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.connections = []
-        self.open = True
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        import socket
-        import threading
-
-        while self.open:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            self.connections += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pump(source, sink):
-        try:
-            while True:
-                block = source.recv(65536)
-                if not block:
-                    break
-                sink.sendall(block)
-        except OSError:
-            pass
-
-    def cut(self):
-        import socket
-
-        self.open = False
-        self.listener.close()
-        for connection in self.connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            connection.close()
-
-
 def test_server_gone_mid_load_fails_cleanly_and_marks_nothing(db, batches, mongodb_uri):
     from urllib.parse import urlparse
 
@@ -258,7 +207,8 @@ def test_server_gone_mid_load_fails_cleanly_and_marks_nothing(db, batches, mongo
 
     _a, _b, both = batches
     target = urlparse(mongodb_uri)
-    proxy = _Proxy(target.hostname, target.port)
+    proxy = Proxy(target.hostname, target.port)
+    proxy.start()
     client = pymongo.MongoClient("mongodb://127.0.0.1:%d/" % proxy.port, serverSelectionTimeoutMS=1500,
                                  socketTimeoutMS=3000, retryWrites=False)
     written = []
@@ -266,7 +216,7 @@ def test_server_gone_mid_load_fails_cleanly_and_marks_nothing(db, batches, mongo
     def records_then_cut():
         for number, pair in enumerate(both.items()):
             if number == len(both) // 2:
-                proxy.cut()
+                proxy.stop()
             written.append(pair[0])
             yield pair
 

@@ -27,6 +27,10 @@ test: venv
 unit: venv
 	@$(VENV)/bin/python -m pytest -q -m "not integration"
 
+# Every benchmark against its baseline (QUICK=1 for a smoke run); results in bench/results/.
+bench: venv
+	@scripts/run-bench
+
 stack-up:
 	@scripts/stack up
 

@@ -6,6 +6,7 @@ import tempfile
 import click
 
 from clickstream.errors import ClickstreamError
+from mr.catalog import mr_command_help
 
 MONGO_URI_ENV = ("CLICKSTREAM_MONGO_URI", "MONGODB_URI")
 
@@ -122,7 +123,7 @@ def _job_names():
 
 
 @main.command(name="mr", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
-              help=__import__("mr.catalog", fromlist=["mr_command_help"]).mr_command_help(),
+              help=mr_command_help(),
               short_help="Run a MapReduce job (list: clickstream mr --help).")
 @click.argument("job", type=click.Choice(_job_names()), metavar="JOB")
 @click.argument("job_args", nargs=-1, type=click.UNPROCESSED, metavar="[MRJOB OPTIONS] [INPUT]...")

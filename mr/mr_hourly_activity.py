@@ -7,7 +7,7 @@ from mrjob.step import MRStep
 from clickstream.events import format_ts
 from clickstream.layout import MICROS_PER_HOUR, hour_of
 from mr.base import COUNTER_GROUP, ClickstreamJob
-from mr.mr_product_popularity import CART_ACTION, PURCHASE_ACTION, VIEW_ACTION
+from mr.fields import CART_ACTION, PURCHASE_ACTION, VIEW_ACTION
 
 # (hour, user) pairs held by one map task's in-mapper combiner before it spills them.
 DEFAULT_COMBINE_KEYS = 100_000

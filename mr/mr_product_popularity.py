@@ -5,31 +5,13 @@ one product at a time (O(1)); the second step sums one small partial per reducer
 from mrjob.step import MRStep
 
 from mr.base import COUNTER_GROUP, ClickstreamJob
-
-# The funnel's actions, as the generator and the seeds' web logs write them.
-VIEW_ACTION = "view_product"
-CART_ACTION = "add_to_cart"
-PURCHASE_ACTION = "purchase"
+from mr.fields import CART_ACTION, PURCHASE_ACTION, VIEW_ACTION, product_key
 
 # (product, user) pairs held by one map task's in-mapper combiner before it spills them.
 DEFAULT_COMBINE_KEYS = 100_000
 
 # A partial per-product record, as a list for speed and a compact protocol:
 USERS, VIEWS, CART_ADDS, PURCHASES, EVENTS = range(5)
-
-
-def product_key(fields):
-    """The event's product id as a string key, or None when it has no usable one.
-
-    A non-empty string is kept as it is; an integer (not a boolean) becomes its decimal text, so
-    987 and "987" are one product. Anything else (null, "", floats, booleans, objects) is no product.
-    """
-    product = fields.get("product_id")
-    if type(product) is str:
-        return product or None
-    if type(product) is int:
-        return str(product)
-    return None
 
 
 def conversion(numerator, denominator):

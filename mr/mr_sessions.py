@@ -2,55 +2,16 @@
 Secondary sort keyed by (user_id, session_id) streams each group in time order, so a reducer holds
 only the one open session (plus the events tied at one timestamp), never a user's history.
 """
-import argparse
-
 from mrjob.step import MRStep
 
 from clickstream.events import format_ts
 from mr.base import COUNTER_GROUP, ClickstreamJob
-from mr.mr_product_popularity import CART_ACTION, PURCHASE_ACTION, product_key
+from mr.fields import (CART_ACTION, PURCHASE_ACTION, positive_number, product_key, session_key, sortable_ts,
+                       ts_of_sortable)
 
 DEFAULT_SESSION_GAP_MINUTES = 30.0
 # Events that are visits to a page go to pages_visited; every other event goes to actions.
 PAGE_VISIT_ACTIONS = frozenset(("page_view", "view_product"))
-
-# Secondary sort compares values as bytes, so times travel as fixed-width decimal text:
-# microseconds shifted by 10**17 are positive and 18 digits for every year the event model parses.
-TS_SHIFT = 10 ** 17
-TS_DIGITS = 18
-
-
-def sortable_ts(ts):
-    """Microseconds since the epoch -> text whose byte order is time order."""
-    return "%0*d" % (TS_DIGITS, ts + TS_SHIFT)
-
-
-def ts_of_sortable(text):
-    return int(text) - TS_SHIFT
-
-
-def positive_number(convert):
-    """An argparse type: ``convert`` the text and insist on a value above zero."""
-    def parse(text):
-        try:
-            value = convert(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError("%r is not a valid %s" % (text, convert.__name__)) from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError("%r; expected a number above 0" % (text,))
-        return value
-    parse.__name__ = convert.__name__
-    return parse
-
-
-def session_key(fields):
-    """The event's session id as a string, or None: a non-empty string, or an integer's text."""
-    session_id = fields.get("session_id")
-    if type(session_id) is str:
-        return session_id or None
-    if type(session_id) is int:
-        return str(session_id)
-    return None
 
 
 def tie_order(value):

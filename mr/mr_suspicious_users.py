@@ -8,7 +8,7 @@ from mrjob.step import MRStep
 
 from clickstream.events import format_ts
 from mr.base import COUNTER_GROUP, ClickstreamJob
-from mr.mr_sessions import positive_number, sortable_ts, ts_of_sortable
+from mr.fields import positive_number, sortable_ts, ts_of_sortable
 
 VIEW_ACTIONS = frozenset(("view_product", "page_view"))
 MICROS_PER_MINUTE = 60_000_000

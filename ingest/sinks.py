@@ -12,8 +12,9 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from clickstream.errors import ServiceError
 
-# Folders under the root that hold no committed files: skip them when scanning.
-_BOOKKEEPING = ("_ingest", "_watermarks", "_metrics")
+# Folders under the root that hold no committed files: skip them when scanning ("derived" is
+# where `clickstream run` keeps job outputs, see clickstream/run/area.py).
+_BOOKKEEPING = ("_ingest", "_watermarks", "_metrics", "derived")
 
 
 class LocalSink:
@@ -114,6 +115,17 @@ class LocalSink:
             return sorted(os.listdir(self._abs(relative)))
         except FileNotFoundError:
             return []
+        except OSError as error:
+            self._fail("list", relative, error)
+
+    def file_sizes(self, relative):
+        """{name: size} of the files (not folders) in a folder; {} if it does not exist."""
+        folder = self._abs(relative)
+        try:
+            with os.scandir(folder) as entries:
+                return {entry.name: entry.stat().st_size for entry in entries if entry.is_file()}
+        except FileNotFoundError:
+            return {}
         except OSError as error:
             self._fail("list", relative, error)
 
@@ -278,6 +290,13 @@ class HdfsSink:
         if self._call("status", relative, self.client.status, path, strict=False) is None:
             return []
         return sorted(self._call("list", relative, self.client.list, path))
+
+    def file_sizes(self, relative):
+        path = self._abs(relative)
+        if self._call("status", relative, self.client.status, path, strict=False) is None:
+            return {}
+        return {name: status["length"] for name, status in self._call("list", relative, self.client.list, path,
+                                                                       status=True) if status["type"] == "FILE"}
 
     def delete(self, relative):
         self._call("delete", relative, self.client.delete, self._abs(relative), recursive=True)

@@ -5,6 +5,11 @@ the upsert collides with the unique key index. A duplicate-key error is therefor
 trusted: documents that really carry the marker count as ``already_applied``; the rest (a race
 with a concurrent loader inserting the same new key) are written again. Any other write error
 raises ServiceError, and the caller marks nothing as loaded.
+
+Operations come as (key, operation) pairs. A key of None marks an auxiliary update (such as
+user_clicks' monotonic last_action): it never upserts, is written after the chunk's keyed merges
+in its own bulk write, and is counted apart, so ``upserted + matched + already_applied`` counts
+exactly the keyed merges (the run's reconciliation checks that against the records read).
 """
 from pymongo.errors import BulkWriteError
 
@@ -17,7 +22,8 @@ RETRIES = 3
 
 
 def new_stats():
-    return {"operations": 0, "upserted": 0, "matched": 0, "modified": 0, "already_applied": 0}
+    return {"operations": 0, "upserted": 0, "matched": 0, "modified": 0, "already_applied": 0,
+            "auxiliary_matched": 0}
 
 
 def _bulk(collection, operations, stats):
@@ -35,16 +41,28 @@ def _bulk(collection, operations, stats):
         duplicates = [failure["index"] for failure in failures]
     else:
         duplicates = []
-    stats["operations"] += len(operations) - len(duplicates)
-    stats["upserted"] += details.get("nUpserted", 0)
-    stats["matched"] += details.get("nMatched", 0)
-    stats["modified"] += details.get("nModified", 0)
+    for name, count in (("operations", len(operations) - len(duplicates)), ("upserted", details.get("nUpserted", 0)),
+                        ("matched", details.get("nMatched", 0)), ("modified", details.get("nModified", 0))):
+        stats[name] = stats.get(name, 0) + count
     return duplicates
 
 
 def write_chunk(collection, keyed_operations, key_field, batch_id, stats):
-    """Write (key, operation) pairs; settle duplicate-key collisions against the batch marker."""
+    """Write (key, operation) pairs; settle duplicate-key collisions against the batch marker;
+    then the auxiliary (None, operation) pairs."""
+    _write_merges(collection, [pair for pair in keyed_operations if pair[0] is not None], key_field, batch_id, stats)
+    auxiliary = [operation for key, operation in keyed_operations if key is None]
+    if auxiliary:
+        counts = {}
+        _bulk(collection, auxiliary, counts)
+        stats["operations"] += counts["operations"]
+        stats["auxiliary_matched"] += counts["matched"]
+
+
+def _write_merges(collection, keyed_operations, key_field, batch_id, stats):
     pending = keyed_operations
+    if not pending:
+        return
     for _attempt in range(RETRIES + 1):
         duplicates = _bulk(collection, [operation for _key, operation in pending], stats)
         if not duplicates:

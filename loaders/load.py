@@ -38,18 +38,40 @@ def default_batch_id(job, inputs, describe=None):
     return "%s:files:%s" % (job, digest.hexdigest()[:16])
 
 
-def load_batch(db, job, records, batch_id, inputs, rejected, chunk_size=bulk.DEFAULT_CHUNK, force=False):
+def load_batch(db, job, records, batch_id, inputs, rejected, chunk_size=bulk.DEFAULT_CHUNK, force=False,
+               supersedes=()):
     """Merge ``records`` ((key, value) pairs) as batch ``batch_id``. Returns the stats dict, with
-    ``skipped`` True when the ledger says the batch is already complete (and ``force`` is off)."""
+    ``skipped`` True when the ledger says the batch is already complete (and ``force`` is off),
+    ``records`` the records read. ``supersedes``: batch ids this batch replaces (set-by-key jobs
+    only); documents still carrying one of them after the writes are deleted."""
     loader = loader_for(job)
+    if supersedes and getattr(loader, "ADDITIVE", False):
+        raise ConfigError("load: %s counts add up across batches; a batch cannot supersede another" % job)
     if not force and ledger.batch_status(db, loader.COLLECTION, batch_id) == ledger.COMPLETE:
-        return dict(bulk.new_stats(), skipped=True, batch_id=batch_id)
+        return dict(bulk.new_stats(), skipped=True, batch_id=batch_id, records=0, rejected=0, superseded_deleted=0)
     ledger.begin_batch(db, loader.COLLECTION, batch_id, inputs)
     collection = db[loader.COLLECTION]
     loader.ensure_indexes(collection)
     stats = bulk.new_stats()
-    operations = loader.iter_operations(records, batch_id, rejected)
+    counted = _Counted(records)
+    operations = loader.iter_operations(counted, batch_id, rejected)
     bulk.write_in_chunks(collection, operations, loader.KEY_FIELD, batch_id, stats, chunk_size)
+    stats["records"] = counted.count
     stats["rejected"] = sum(rejected.values())
+    stats["superseded_deleted"] = collection.delete_many(
+        {"batches": {"$in": list(supersedes)}}).deleted_count if supersedes else 0
     ledger.complete_batch(db, loader.COLLECTION, batch_id, stats)
     return dict(stats, skipped=False, batch_id=batch_id)
+
+
+class _Counted:
+    """Iterates ``records`` and counts them."""
+
+    def __init__(self, records):
+        self._records = records
+        self.count = 0
+
+    def __iter__(self):
+        for record in self._records:
+            self.count += 1
+            yield record

@@ -16,6 +16,9 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from clickstream.events import ACTION_PATTERN, EventRejected, parse_ts, ts_to_datetime
 
 MARKERS_KEPT = 200
+# Set-by-key documents carry their one batch; a revision that supersedes a batch deletes the
+# documents still carrying it (see loaders/load.py), through this index.
+BATCH_INDEX = IndexModel([("batches", ASCENDING)], name="batches")
 
 
 def _reject(rejected, reason):
@@ -52,6 +55,7 @@ class _KeyedLoader:
     """What loaders/load.py calls: indexes, and job records -> (key, update) pairs via ``operation``."""
 
     INDEXES = []
+    ADDITIVE = False  # a record is the whole fact for its key: a late file means recomputing the hour
 
     @classmethod
     def ensure_indexes(cls, collection):
@@ -65,7 +69,7 @@ class _KeyedLoader:
 class HourlyActivity(_KeyedLoader):
     COLLECTION = "hourly_activity"
     KEY_FIELD = "hour"
-    INDEXES = [IndexModel([("hour", ASCENDING)], unique=True, name="hour_unique")]
+    INDEXES = [IndexModel([("hour", ASCENDING)], unique=True, name="hour_unique"), BATCH_INDEX]
 
     @staticmethod
     def operation(key, value, batch_id, now):
@@ -86,7 +90,7 @@ class Sessions(_KeyedLoader):
     KEY_FIELD = "session_key"
     INDEXES = [IndexModel([("session_key", ASCENDING)], unique=True, name="session_key_unique"),
                IndexModel([("user_id", ASCENDING), ("start_time", DESCENDING)], name="user_sessions_by_time"),
-               IndexModel([("session_id", ASCENDING)], name="session_id")]
+               IndexModel([("session_id", ASCENDING)], name="session_id"), BATCH_INDEX]
 
     @staticmethod
     def operation(key, value, batch_id, now):
@@ -108,16 +112,18 @@ class SuspiciousUsers(_KeyedLoader):
     KEY_FIELD = "flag_key"
     INDEXES = [IndexModel([("flag_key", ASCENDING)], unique=True, name="flag_key_unique"),
                IndexModel([("user_id", ASCENDING)], name="user_id"),
-               IndexModel([("events", DESCENDING)], name="events_desc")]
+               IndexModel([("events", DESCENDING)], name="events_desc"), BATCH_INDEX]
 
     @staticmethod
     def operation(key, value, batch_id, now):
         if type(key) is not str or not key or not value["rules"]:
             raise ValueError("bad_flag")
         rules = [{"rule": str(rule["rule"]), "evidence": dict(rule["evidence"])} for rule in value["rules"]]
-        # One document per user and batch: "flagged in that window", with the rules that fired.
-        flag_key = "%s|%s" % (key, batch_id)
-        fields = {"flag_key": flag_key, "user_id": key, "window": batch_id, "rules": rules,
+        # One document per user and window (the batch without its revision): "flagged in that
+        # window", with the rules that fired; a later revision of the window replaces it.
+        window = batch_id.split("#", 1)[0]
+        flag_key = "%s|%s" % (key, window)
+        fields = {"flag_key": flag_key, "user_id": key, "window": window, "rules": rules,
                   "rule_names": [rule["rule"] for rule in rules], "events": _count(value["events"])}
         return flag_key, _set_by_key({"flag_key": flag_key}, fields, batch_id, now)
 
@@ -129,6 +135,7 @@ class ProductPopularity(_KeyedLoader):
                IndexModel([("purchases", DESCENDING)], name="purchases_desc"),
                IndexModel([("views", DESCENDING)], name="views_desc")]
     COUNTS = ("views", "cart_adds", "purchases", "events", "distinct_users")
+    ADDITIVE = True
 
     @classmethod
     def operation(cls, key, value, batch_id, now):

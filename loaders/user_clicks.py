@@ -106,6 +106,7 @@ def ensure_indexes(collection):
 
 
 KEY_FIELD = "user_id"
+ADDITIVE = True  # counts add up across batches: a late file is loaded as a batch of its own
 
 
 def iter_operations(records, batch_id, rejected, now=None):
@@ -117,5 +118,6 @@ def iter_operations(records, batch_id, rejected, now=None):
         except ValueError as error:
             rejected[str(error)] = rejected.get(str(error), 0) + 1
             continue
-        for operation in user_operations(user, batch_id, now):
-            yield user.user_id, operation
+        merge, newer = user_operations(user, batch_id, now)
+        yield user.user_id, merge
+        yield None, newer  # auxiliary: see loaders/bulk.py

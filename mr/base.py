@@ -112,7 +112,8 @@ class ClickstreamJob(MRJob):
 
     def iter_events(self, input_path, input_uri=None):
         """Yield every valid Event of one raw file (plain or .gz). Rejected lines are counted
-        under the 'clickstream rejected' group by reason, valid ones as 'events valid'. A hidden
+        under the 'clickstream rejected' group by reason, valid ones as 'events valid', all of
+        them as 'lines read'. A hidden
         file (name starting with '_' or '.', work in progress in the raw area) is skipped."""
         return self._iter_parsed(parse_event, input_path, input_uri)
 
@@ -127,9 +128,10 @@ class ClickstreamJob(MRJob):
             self.increment_counter(COUNTER_GROUP, "hidden files skipped")
             return
         rejected = {}
-        valid = 0
+        valid = read = 0
         with open_raw(input_path) as lines:
             for line in lines:
+                read += 1
                 try:
                     parsed = parse(line)
                 except EventRejected as rejection:
@@ -137,6 +139,8 @@ class ClickstreamJob(MRJob):
                     continue
                 valid += 1
                 yield parsed
+        # `clickstream run` reconciles these: lines read = events valid + rejected
+        self.increment_counter(COUNTER_GROUP, "lines read", read)
         self.increment_counter(COUNTER_GROUP, "events valid", valid)
         for reason, count in sorted(rejected.items()):
             self.increment_counter(REJECT_GROUP, reason, count)

@@ -137,5 +137,6 @@ def test_cli_selects_hours_on_hdfs_with_the_default_python(stack, folder, corpus
     assert output == expected
     summary = [line for line in result.stderr.decode().splitlines() if line.startswith("clickstream counters:")]
     assert len(summary) == 1
-    assert summary[0].startswith("clickstream counters: events valid %d, hidden files skipped 1, users output %d; "
-                                 "rejected %d" % (len(day) - rejected, len(expected), rejected))
+    assert summary[0].startswith("clickstream counters: events valid %d, hidden files skipped 1, lines read %d, "
+                                 "users output %d; rejected %d" % (len(day) - rejected, len(day), len(expected),
+                                                                   rejected))

@@ -118,9 +118,9 @@ def test_command_line_prints_the_counters_summary(tmp_path, corpus):
     assert result.returncode == 0, result.stderr.decode()
     assert len(result.stdout.splitlines()) == len(expected)
     last = result.stderr.decode().splitlines()[-1]
-    assert last.startswith("clickstream counters: events valid %d, hidden files skipped 1, users output %d; "
-                           "rejected %d (" % (sum(r["click_count"] for r in expected.values()), len(expected),
-                                              rejected))
+    valid = sum(r["click_count"] for r in expected.values())
+    assert last.startswith("clickstream counters: events valid %d, hidden files skipped 1, lines read %d, "
+                           "users output %d; rejected %d (" % (valid, valid + rejected, len(expected), rejected))
 
 
 @pytest.mark.parametrize("steps, line", [

@@ -1,0 +1,331 @@
+"""`clickstream run`: for each selected hour and job, run the job over the raw partition, commit
+its output to the derived area, load it as the partition's batch, and reconcile the counts.
+
+Exit codes, for cron: 0 done (or nothing to do), 1 a step failed or an invariant broke, 2 bad
+configuration, 75 (EX_TEMPFAIL) an hour is not complete yet or another run holds its lock.
+"""
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from clickstream.errors import ClickstreamError, ConfigError
+from clickstream.layout import hour_partition
+from clickstream.run import plan
+from clickstream.run.lock import LockHeld, LockLost, PartitionLock
+from clickstream.run.records import RunRecord, broken, load_invariants, mr_invariants, sum_counters
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_TEMPFAIL = 0, 1, 2, 75
+RUNNERS = ("inline", "local", "hadoop")
+
+
+class StepFailed(ClickstreamError):
+    """A job, a commit, a load or an invariant failed; the run stops with exit 1."""
+
+
+@dataclass
+class RunSettings:
+    """What one invocation does; built by cli.py from flags, env, the config file and defaults."""
+    sink: str
+    mongo_uri: str
+    jobs: list
+    db: str = "clickstream_db"
+    runner: str = "local"
+    hour: str = None
+    date: str = None
+    backfill: tuple = None
+    latest_complete: bool = False
+    force: bool = False
+    ignore_watermark: bool = False
+    derived_root: str = None
+    webhdfs_url: str = None
+    hdfs_user: str = None
+    mrjob_conf: str = None
+    chunk_size: int = 1000
+    lock_stale_seconds: float = 21600.0
+    max_backfill_hours: int = 744
+    command: list = field(default_factory=list)
+
+    def validate(self):
+        from mr import JOBS
+
+        if self.runner not in RUNNERS:
+            raise ConfigError("--runner: %r; expected one of %s" % (self.runner, ", ".join(RUNNERS)))
+        unknown = [job for job in self.jobs if job not in JOBS]
+        if unknown or not self.jobs:
+            raise ConfigError("--jobs: %r; expected a comma list of %s" % (",".join(self.jobs), ", ".join(sorted(JOBS))))
+        if self.latest_complete and (self.hour or self.date or self.backfill):
+            raise ConfigError("run: --latest-complete picks the hour itself; drop --hour/--date/--backfill")
+        if self.latest_complete and self.ignore_watermark:
+            raise ConfigError("run: --ignore-watermark needs --hour, --date or --backfill (nothing is 'complete' without it)")
+        if not self.latest_complete:
+            plan.explicit_hours(self.hour, self.date, self.backfill, self.max_backfill_hours)
+        if self.sink.startswith("hdfs://") and self.runner != "hadoop":
+            raise ConfigError("--runner: %r cannot read the hdfs:// sink %r; use -r hadoop" % (self.runner, self.sink))
+        if self.lock_stale_seconds <= 0:
+            raise ConfigError("run.lock_stale_seconds: %r; expected a positive number" % self.lock_stale_seconds)
+        if self.chunk_size < 1:
+            raise ConfigError("load.chunk_size: %r; expected a positive integer" % self.chunk_size)
+        return self
+
+
+class Outcome:
+    """What a run did, for the summary line and the exit code."""
+
+    def __init__(self):
+        self.hours_done = []
+        self.mr_steps = 0
+        self.loads = 0
+        self.up_to_date = 0
+        self.events = 0
+        self.locked = []
+        self.failure = None
+        self.waiting = None
+
+    def exit_code(self):
+        if self.failure:
+            return EXIT_FAILED
+        if self.waiting or self.locked:
+            return EXIT_TEMPFAIL
+        return EXIT_OK
+
+    def status(self):
+        return {EXIT_OK: "succeeded", EXIT_FAILED: "failed", EXIT_TEMPFAIL: "deferred"}[self.exit_code()]
+
+    def summary(self, seconds):
+        hours = ", ".join(hour_partition(hour) for hour in self.hours_done) or "no hour"
+        text = "clickstream run: %s; %s: %d job runs (%d events), %d loads, %d up to date in %.1fs" % (
+            self.status(), hours, self.mr_steps, self.events, self.loads, self.up_to_date, seconds)
+        if self.locked:
+            text += "; locked: " + "; ".join(self.locked)
+        if self.waiting:
+            text += "; " + self.waiting
+        if self.failure:
+            text += "; FAILED: " + self.failure
+        return text
+
+
+class BatchRun:
+    """One invocation. ``area``: a RunArea; ``db``: the pymongo Database; ``log(text)``: verbose lines."""
+
+    def __init__(self, settings, area, db, log=lambda text: None, job_runner=None):
+        from loaders.load import loader_for
+
+        self.settings = settings
+        self.area = area
+        self.db = db
+        self.log = log
+        self.run_id = "%s-%s" % (datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ"), uuid.uuid4().hex[:8])
+        self.additive = {job: bool(getattr(loader_for(job), "ADDITIVE", False)) for job in settings.jobs}
+        self.collections = {job: loader_for(job).COLLECTION for job in settings.jobs}
+        self.job_runner = job_runner or run_mrjob
+        self.outcome = Outcome()
+        self.record = None
+
+    # --- which hours ----------------------------------------------------------------------------
+
+    def complete_before(self):
+        """The first hour not complete for every topic ingested into the sink, or None."""
+        from ingest.watermark import complete_before
+
+        documents = self.area.watermarks()
+        if not documents:
+            return None, "no watermark under %s/_watermarks yet (has the ingest committed anything?)" % self.area.raw_uri
+        waiting = [topic for topic, document in documents.items() if not document or document.get("watermark_us") is None]
+        if waiting:
+            return None, "topic(s) %s have no watermark yet" % ", ".join(sorted(waiting))
+        hour = min(complete_before(document["watermark_us"]) for document in documents.values())
+        return hour, "hours before %s are complete" % hour_partition(hour)
+
+    def select_hours(self):
+        """The hours to process; sets ``outcome.waiting`` (exit 75) when the selection is not complete."""
+        settings = self.settings
+        if settings.ignore_watermark:
+            return plan.explicit_hours(settings.hour, settings.date, settings.backfill, settings.max_backfill_hours)
+        before, why = self.complete_before()
+        if settings.latest_complete:
+            if before is None:
+                self.outcome.waiting = why
+                return []
+            candidates = self.area.hours_with_data(before - settings.max_backfill_hours, before)
+            hour = plan.latest_pending(candidates, self.hour_done)
+            return [] if hour is None else [hour]
+        hours = plan.explicit_hours(settings.hour, settings.date, settings.backfill, settings.max_backfill_hours)
+        pending = plan.incomplete_hours(hours, before)
+        if pending:
+            self.outcome.waiting = "%s not complete yet: %s" % (hour_partition(pending[0]), why)
+            return []
+        return hours
+
+    def batch_complete(self, job):
+        from loaders import ledger
+
+        collection = self.collections[job]
+        return lambda batch_id: ledger.batch_status(self.db, collection, batch_id) == ledger.COMPLETE
+
+    def hour_done(self, hour):
+        raw_files = self.area.raw_files(hour)
+        partition = hour_partition(hour)
+        return all(plan.is_done(self.area.manifest(job, partition), raw_files, self.batch_complete(job))
+                   for job in self.settings.jobs)
+
+    # --- the run --------------------------------------------------------------------------------
+
+    def execute(self):
+        started = time.monotonic()
+        self.record = RunRecord(self.db, self.run_id, self.settings.command, os.getpid())
+        try:
+            for hour in self.select_hours():
+                self.process_hour(hour)
+                if self.outcome.failure:
+                    break
+        except (StepFailed, LockLost, ClickstreamError) as error:
+            self.outcome.failure = str(error)
+        summary = self.outcome.summary(time.monotonic() - started)
+        self.record.finish(self.outcome.status(), self.outcome.exit_code(), summary)
+        return self.outcome.exit_code(), summary
+
+    def process_hour(self, hour):
+        partition = hour_partition(hour)
+        try:
+            lock = PartitionLock(self.db, partition, self.run_id, self.settings.lock_stale_seconds)
+            with lock:
+                raw_files = self.area.raw_files(hour)
+                for job in self.settings.jobs:
+                    lock.check()
+                    self.process(job, hour, partition, raw_files, lock)
+        except LockHeld as error:
+            self.outcome.locked.append(str(error))
+            self.log("skipped %s: %s" % (partition, error))
+            return
+        self.outcome.hours_done.append(hour)
+
+    def process(self, job, hour, partition, raw_files, lock):
+        additive = self.additive[job]
+        manifest = self.area.manifest(job, partition)
+        if manifest:
+            self.area.tidy(job, partition, manifest)
+        if not (self.settings.force and not additive):
+            plan.check_unchanged(partition, raw_files, manifest)
+        steps = plan.plan_mr(manifest, raw_files, additive, self.settings.force)
+        redone = set()
+        for step in steps:
+            lock.check()
+            manifest = self.run_step(job, hour, partition, step, manifest)
+            if step.replaces:
+                redone.add(step.revision)
+        loads = plan.plan_loads(manifest, self.batch_complete(job), redone)
+        for revision in loads:
+            lock.check()
+            self.load_revision(job, partition, revision, force=revision["revision"] in redone)
+        if not steps and not loads:
+            self.outcome.up_to_date += 1
+            self.log("%s %s: up to date" % (job, partition))
+
+    def run_step(self, job, hour, partition, step, manifest):
+        """Run the job for one MrStep, check its counters, commit; returns the new manifest."""
+        temp_relative, output_uri = self.area.new_output(job)
+        inputs = self.area.input_uris(hour, step.inputs)
+        started = time.monotonic()
+        try:
+            counters = self.job_runner(job, self.settings, inputs, output_uri)
+        except Exception as error:
+            self.area.discard(temp_relative)
+            self._step(job, partition, step.revision, "mr", "failed", started, error=_first_line(error))
+            raise StepFailed("%s %s r%d: the job failed: %s" % (job, partition, step.revision, _first_line(error))) from error
+        invariants = mr_invariants(counters)
+        counts = dict(counters.get("clickstream", {}), rejected=sum(counters.get("clickstream rejected", {}).values()))
+        if broken(invariants):
+            self.area.discard(temp_relative)
+            self._step(job, partition, step.revision, "mr", "failed", started, counts=counts, invariants=invariants)
+            raise StepFailed("%s %s r%d: invariant broken: %s" % (job, partition, step.revision, _describe(invariants)))
+        updated = plan.commit_revision(manifest, job, partition, step,
+                                       [self.area_part(manifest, name) for name in self.area.output_names(temp_relative)],
+                                       counts, datetime.now(timezone.utc).isoformat())
+        self.area.commit(job, partition, temp_relative, updated)
+        self.area.tidy(job, partition, updated)
+        self.outcome.mr_steps += 1
+        self.outcome.events += counts.get("events valid", 0)
+        self._step(job, partition, step.revision, "mr", "ok", started, counts=counts, invariants=invariants,
+                   kind=step.kind, files=len(step.inputs))
+        self.log("%s %s r%d (%s, %d files): %d lines, %d events, %d rejected" % (
+            job, partition, step.revision, step.kind, len(step.inputs), counts.get("lines read", 0),
+            counts.get("events valid", 0), counts["rejected"]))
+        return updated
+
+    @staticmethod
+    def area_part(manifest, output_name):
+        from clickstream.run.area import part_name
+
+        return part_name((manifest or {}).get("generation", 0) + 1, output_name)
+
+    def load_revision(self, job, partition, revision, force):
+        from pymongo.errors import PyMongoError
+
+        from loaders.joboutput import JobOutputSource
+        from loaders.load import load_batch
+
+        started = time.monotonic()
+        uris = self.area.part_uris(job, partition, revision["parts"])
+        rejected = {}
+        try:
+            source = JobOutputSource(uris, self.settings.webhdfs_url) if uris else None
+            stats = load_batch(self.db, job, source.records(rejected) if source else iter(()), revision["batch_id"],
+                               uris, rejected, self.settings.chunk_size, force, revision.get("supersedes", ()))
+        except (PyMongoError, ClickstreamError) as error:
+            self._step(job, partition, revision["revision"], "load", "failed", started, error=_first_line(error))
+            raise StepFailed("%s %s: load of batch %r failed, batch not marked loaded: %s" % (
+                job, partition, revision["batch_id"], _first_line(error))) from error
+        counts = {name: stats.get(name, 0) for name in ("records", "upserted", "matched", "already_applied",
+                                                        "rejected", "superseded_deleted")}
+        invariants = load_invariants(stats)
+        status = "failed" if broken(invariants) else "ok"
+        self._step(job, partition, revision["revision"], "load", status, started, counts=counts,
+                   invariants=invariants, batch_id=revision["batch_id"], rejected_reasons=rejected)
+        if status == "failed":
+            raise StepFailed("%s %s: load of batch %r: invariant broken: %s" % (
+                job, partition, revision["batch_id"], _describe(invariants)))
+        self.outcome.loads += 1
+        self.log("%s %s: loaded batch %s: %d records, %d upserted, %d matched, %d already applied" % (
+            job, partition, revision["batch_id"], counts["records"], counts["upserted"], counts["matched"],
+            counts["already_applied"]))
+
+    def _step(self, job, partition, revision, step, status, started, **details):
+        self.record.add_step(dict({"job": job, "partition": partition, "revision": revision, "step": step,
+                                   "status": status, "seconds": round(time.monotonic() - started, 3)}, **details))
+
+
+def _first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _describe(invariants):
+    return "; ".join("%s (%s)" % (item["name"], item["detail"]) for item in broken(invariants))
+
+
+def run_mrjob(job, settings, inputs, output_uri):
+    """Run a job with mrjob's runner of ``settings.runner`` over ``inputs`` into ``output_uri``;
+    returns its counters summed over steps. Raises whatever mrjob raises when the job fails."""
+    from mr import job_class
+
+    args = ["-r", settings.runner, "--output-dir", output_uri]
+    if settings.mrjob_conf:
+        args += ["-c", settings.mrjob_conf]
+    instance = job_class(job)(args=args + list(inputs))
+    with instance.make_runner() as runner:
+        runner.run()
+        return sum_counters(runner.counters())
+
+
+def quiet_mrjob(verbose):
+    """mrjob logs through `logging`; cron wants silence on success, so only -v shows it."""
+    logger = logging.getLogger("mrjob")
+    if verbose:
+        if not logging.getLogger().handlers:
+            logging.basicConfig(level=logging.INFO, format="%(message)s")
+    else:
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False

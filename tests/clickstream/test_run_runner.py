@@ -1,0 +1,221 @@
+"""`clickstream run` end to end in-process: a local raw area, the inline runner, the MongoDB
+stand-in; totals checked against the independent reference over every event ever landed."""
+import json
+import os
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from clickstream.layout import MICROS_PER_HOUR, hour_partition, parse_hour_option
+from clickstream.run.area import open_area
+from clickstream.run.lock import LOCKS
+from clickstream.run.records import RUNS
+from clickstream.run.runner import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, BatchRun, RunSettings, run_mrjob
+from corpus import generated_lines
+from reference import reference_event, reference_hourly_activity, reference_user_actions
+
+pytestmark = pytest.mark.inline_runner
+HOUR = parse_hour_option("2024-12-29T03")
+JOBS = ["user-actions", "hourly-activity", "sessions"]
+
+
+def land(root, lines, name):
+    """Write ``lines`` into the raw area by event hour, as the ingest would (invalid lines go to the
+    first hour: the job counts them as rejected). Returns {hour: lines landed there}."""
+    by_hour = {}
+    for line in lines:
+        event = reference_event(line)
+        moment = event[2] if event else datetime(2024, 12, 29, 3, tzinfo=timezone.utc)
+        hour = int(moment.timestamp()) // 3600
+        by_hour.setdefault(hour, []).append(line)
+    for hour, hour_lines in by_hour.items():
+        folder = os.path.join(root, hour_partition(hour))
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, name), "wb") as stream:
+            stream.writelines(line + b"\n" for line in hour_lines)
+    return by_hour
+
+
+def set_watermark(root, complete_before_hour, topic="clicks"):
+    os.makedirs(os.path.join(root, "_watermarks"), exist_ok=True)
+    with open(os.path.join(root, "_watermarks", topic + ".json"), "w") as stream:
+        json.dump({"topic": topic, "watermark_us": complete_before_hour * MICROS_PER_HOUR + 1}, stream)
+
+
+def in_hour(lines, hour):
+    start = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(hours=hour)
+    kept = []
+    for line in lines:
+        event = reference_event(line)
+        if event and start <= event[2] < start + timedelta(hours=1):
+            kept.append(line)
+    return kept
+
+
+@pytest.fixture
+def corpus():
+    """Events over 2024-12-29 00:00-06:00, with malformed lines."""
+    return generated_lines(events=6_000, users=300, malformed=0.02)
+
+
+@pytest.fixture
+def raw_root(tmp_path):
+    return str(tmp_path / "raw")
+
+
+def batch_run(raw_root, db, **overrides):
+    settings = dict(sink=raw_root, mongo_uri="mongodb://unused", jobs=JOBS, runner="inline", hour="2024-12-29T03",
+                    command=["test"])
+    settings.update(overrides)
+    return BatchRun(RunSettings(**settings).validate(), open_area(raw_root), db)
+
+
+def user_totals(db):
+    return {doc["user_id"]: (doc["click_count"], doc["actions"]) for doc in db.user_clicks.find()}
+
+
+def expected_totals(lines):
+    expected, _rejected = reference_user_actions(lines)
+    return {user: (record["click_count"], record["actions"]) for user, record in expected.items()}
+
+
+def test_run_processes_an_hour_once_and_late_data_once_more(raw_root, mongo_db, corpus):
+    first, late = corpus[:4000], corpus[4000:]
+    land(raw_root, first, "clicks+0+00000000000000000000+00000000000000003999.jsonl")
+    set_watermark(raw_root, HOUR + 1)
+    code, summary = batch_run(raw_root, mongo_db).execute()
+    assert code == EXIT_OK, summary
+    hour_lines = in_hour(first, HOUR)
+    assert user_totals(mongo_db) == expected_totals(hour_lines)
+    hourly, _ = reference_hourly_activity(hour_lines)
+    assert {doc["hour"]: doc["events"] for doc in mongo_db.hourly_activity.find()} == {
+        key: value["events"] for key, value in hourly.items()}
+    derived = os.path.join(raw_root, "derived", "user-actions", hour_partition(HOUR))
+    assert "_SUCCESS" in os.listdir(derived) and "_MANIFEST-000001.json" in os.listdir(derived)
+
+    # again: nothing to do, nothing changes
+    code, summary = batch_run(raw_root, mongo_db).execute()
+    assert code == EXIT_OK and "0 job runs" in summary and "3 up to date" in summary, summary
+    assert user_totals(mongo_db) == expected_totals(hour_lines)
+
+    # late events land in the done hour: only the new file is added (user-actions), the hour is
+    # recomputed (hourly-activity, sessions), and nothing is counted twice
+    land(raw_root, late, "clicks+0+00000000000000004000+00000000000000005999.jsonl")
+    code, summary = batch_run(raw_root, mongo_db).execute()
+    assert code == EXIT_OK, summary
+    hour_lines = in_hour(corpus, HOUR)
+    assert user_totals(mongo_db) == expected_totals(hour_lines)
+    hourly, _ = reference_hourly_activity(hour_lines)
+    assert {doc["hour"]: doc["events"] for doc in mongo_db.hourly_activity.find()} == {
+        key: value["events"] for key, value in hourly.items()}
+    # sessions: one document per session of the recomputed hour, none left from the first revision
+    assert {doc["batches"][0] for doc in mongo_db.sessions.find()} == {"sessions:%s#r1" % hour_partition(HOUR)}
+    manifest = json.load(open(os.path.join(derived, "_MANIFEST-000002.json")))
+    assert [(r["revision"], r["kind"], len(r["inputs"])) for r in manifest["revisions"]] == [(0, "full", 1),
+                                                                                          (1, "delta", 1)]
+    run = mongo_db[RUNS].find_one(sort=[("started_at", -1)])
+    assert run["status"] == "succeeded" and all(step["status"] == "ok" for step in run["steps"])
+    assert all(item["ok"] for step in run["steps"] for item in step["invariants"])
+
+
+def test_incomplete_hour_is_deferred_with_exit_75(raw_root, mongo_db, corpus):
+    land(raw_root, corpus, "clicks+0+1+2.jsonl")
+    set_watermark(raw_root, HOUR)  # hour 03 is not complete
+    code, summary = batch_run(raw_root, mongo_db).execute()
+    assert code == EXIT_TEMPFAIL and "dt=2024-12-29/hour=03 not complete yet" in summary, summary
+    assert mongo_db.user_clicks.count_documents({}) == 0
+    os.remove(os.path.join(raw_root, "_watermarks", "clicks.json"))
+    code, summary = batch_run(raw_root, mongo_db).execute()
+    assert code == EXIT_TEMPFAIL and "no watermark" in summary, summary
+    code, summary = batch_run(raw_root, mongo_db, ignore_watermark=True).execute()
+    assert code == EXIT_OK, summary
+
+
+def test_latest_complete_walks_back_through_undone_hours(raw_root, mongo_db, corpus):
+    land(raw_root, corpus, "clicks+0+1+2.jsonl")
+    set_watermark(raw_root, HOUR + 1)
+    done = []
+    for _ in range(5):
+        run = batch_run(raw_root, mongo_db, hour=None, latest_complete=True, jobs=["user-actions"])
+        code, summary = run.execute()
+        assert code == EXIT_OK, summary
+        done.extend(run.outcome.hours_done)
+    assert done == [HOUR, HOUR - 1, HOUR - 2, HOUR - 3]  # then nothing: hour 04+ is not complete
+    complete = [line for hour in done for line in in_hour(corpus, hour)]
+    assert user_totals(mongo_db) == expected_totals(complete)
+
+
+def test_a_held_lock_defers_and_names_the_holder_and_a_stale_one_is_taken_over(raw_root, mongo_db, corpus):
+    land(raw_root, corpus, "clicks+0+1+2.jsonl")
+    set_watermark(raw_root, HOUR + 1)
+    now = datetime.now(timezone.utc)
+    mongo_db[LOCKS].insert_one({"_id": hour_partition(HOUR), "token": "x", "run_id": "other-run", "host": "edge-1",
+                                "pid": 4242, "acquired_at": now, "heartbeat_at": now})
+    code, summary = batch_run(raw_root, mongo_db).execute()
+    assert code == EXIT_TEMPFAIL and "run other-run on edge-1 (pid 4242)" in summary, summary
+    mongo_db[LOCKS].update_one({"_id": hour_partition(HOUR)}, {"$set": {"heartbeat_at": now - timedelta(hours=7)}})
+    code, summary = batch_run(raw_root, mongo_db).execute()
+    assert code == EXIT_OK, summary
+    assert mongo_db[LOCKS].count_documents({}) == 0
+
+
+def test_a_broken_invariant_fails_the_run_and_commits_nothing(raw_root, mongo_db, corpus):
+    land(raw_root, corpus, "clicks+0+1+2.jsonl")
+    set_watermark(raw_root, HOUR + 1)
+
+    def losing_lines(job, settings, inputs, output_uri):
+        counters = run_mrjob(job, settings, inputs, output_uri)
+        counters["clickstream"]["lines read"] += 1  # as if a line vanished between read and count
+        return counters
+
+    run = batch_run(raw_root, mongo_db)
+    run.job_runner = losing_lines
+    code, summary = run.execute()
+    assert code == EXIT_FAILED and "invariant broken: events read = counted + rejected" in summary, summary
+    assert not os.path.exists(os.path.join(raw_root, "derived", "user-actions", hour_partition(HOUR)))
+    assert mongo_db[RUNS].find_one({"_id": run.run_id})["status"] == "failed"
+
+
+class FailingCollection:
+    """Passes calls through to a collection, failing the n-th bulk_write (a crash mid-load)."""
+
+    def __init__(self, collection, fail_at):
+        self._collection = collection
+        self._fail_at = fail_at
+        self.calls = 0
+
+    def bulk_write(self, *args, **kwargs):
+        self.calls += 1
+        if self.calls == self._fail_at:
+            from pymongo.errors import AutoReconnect
+            raise AutoReconnect("connection closed (injected)")
+        return self._collection.bulk_write(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._collection, name)
+
+
+class FailingDb:
+    def __init__(self, db, collection_name, fail_at):
+        self._db = db
+        self.failing = FailingCollection(db[collection_name], fail_at)
+        self._name = collection_name
+
+    def __getitem__(self, name):
+        return self.failing if name == self._name else self._db[name]
+
+    def __getattr__(self, name):
+        return getattr(self._db, name)
+
+
+def test_a_run_killed_mid_load_is_completed_by_the_next_without_double_counting(raw_root, mongo_db, corpus):
+    land(raw_root, corpus, "clicks+0+1+2.jsonl")
+    set_watermark(raw_root, HOUR + 1)
+    settings = RunSettings(sink=raw_root, mongo_uri="x", jobs=["user-actions"], runner="inline",
+                           hour="2024-12-29T03", chunk_size=50)
+    code, summary = BatchRun(settings, open_area(raw_root), FailingDb(mongo_db, "user_clicks", 3)).execute()
+    assert code == EXIT_FAILED and "injected" in summary, summary
+    assert 0 < mongo_db.user_clicks.count_documents({})  # some chunks landed
+    code, summary = BatchRun(settings, open_area(raw_root), mongo_db).execute()
+    assert code == EXIT_OK and "0 job runs" in summary and "1 loads" in summary, summary
+    assert user_totals(mongo_db) == expected_totals(in_hour(corpus, HOUR))

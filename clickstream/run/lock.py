@@ -2,7 +2,8 @@
 keyed by the partition), so runs on different machines exclude each other too.
 
 A holder refreshes ``heartbeat_at`` while it works. A lock whose heartbeat is older than the stale
-timeout belongs to a run that died: the next run takes it over, with a compare-and-delete on the
+timeout belongs to a run that died (on the holder's own host, a holder whose process is gone is
+dead at once): the next run takes it over, with a compare-and-delete on the
 old holder's token so two runs cannot both take over. A holder that finds its token gone (it
 stalled past the timeout and was taken over) stops before its next step.
 """
@@ -37,6 +38,22 @@ def describe_holder(document, now):
         _utc(document["acquired_at"]).strftime("%Y-%m-%dT%H:%M:%SZ"), age)
 
 
+def _dead_here(held):
+    """True when the holder ran on this host and its process is gone (killed, crashed): its lock
+    is stale now, not after the timeout. A reused pid merely looks alive, which is safe."""
+    import os
+
+    if held.get("host") != socket.gethostname() or not isinstance(held.get("pid"), int):
+        return False
+    try:
+        os.kill(held["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 class PartitionLock:
     """``with PartitionLock(db, "dt=…/hour=…", run_id, stale_seconds):`` holds the lock, with a
     heartbeat thread, or raises LockHeld naming the holder."""
@@ -67,7 +84,7 @@ class PartitionLock:
                 held = self.collection.find_one({"_id": self.partition})
                 if held is None:
                     continue  # released meanwhile
-                if now - _utc(held["heartbeat_at"]) <= self.stale:
+                if now - _utc(held["heartbeat_at"]) <= self.stale and not _dead_here(held):
                     raise LockHeld("partition %s is locked by %s; it is stale after %ds without a heartbeat"
                                    % (self.partition, describe_holder(held, now), self.stale.total_seconds()))
                 self.collection.delete_one({"_id": self.partition, "token": held["token"]})

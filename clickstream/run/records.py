@@ -59,10 +59,11 @@ class RunRecord:
         self.document["steps"].append(step)
         self.collection.update_one({"_id": self.run_id}, {"$push": {"steps": step}})
 
-    def finish(self, status, exit_code, summary, now=None):
+    def finish(self, status, exit_code, summary, totals=None, now=None):
         finished = now or datetime.now(timezone.utc)
         fields = {"status": status, "exit_code": exit_code, "summary": summary, "finished_at": finished,
-                  "seconds": round((finished - self.document["started_at"]).total_seconds(), 3)}
+                  "seconds": round((finished - self.document["started_at"]).total_seconds(), 3),
+                  "totals": totals or {}}
         self.document.update(fields)
         self.collection.update_one({"_id": self.run_id}, {"$set": fields})
 
@@ -72,18 +73,23 @@ def recent_runs(db, limit=20):
 
 
 def run_rows(runs):
-    """Run documents -> rows for `clickstream runs`."""
+    """Run documents -> rows for `clickstream runs` (a run still 'running' may have died: its
+    steps say how far it got)."""
     rows = []
     for run in runs:
         steps = run.get("steps", [])
+        totals = run.get("totals") or {}
+        hours = totals.get("hours") or sorted({step["partition"] for step in steps})
+        note = totals.get("failure") or totals.get("waiting") or "; ".join(totals.get("locked") or ())
         rows.append({
             "run_id": run["_id"], "started_at": run["started_at"].strftime("%Y-%m-%dT%H:%M:%SZ"),
             "status": run.get("status"), "exit": run.get("exit_code"), "seconds": run.get("seconds"),
-            "mr": sum(1 for step in steps if step["step"] == "mr"),
-            "loads": sum(1 for step in steps if step["step"] == "load"),
-            "events": sum(step.get("counts", {}).get("events valid", 0) for step in steps if step["step"] == "mr"),
+            "hours": len(hours), "first_hour": hours[0] if hours else "",
+            "mr": sum(1 for step in steps if step["step"] == "mr" and step["status"] == "ok"),
+            "loads": sum(1 for step in steps if step["step"] == "load" and step["status"] == "ok"),
+            "events": totals.get("events", 0),
             "upserted": sum(step.get("counts", {}).get("upserted", 0) for step in steps if step["step"] == "load"),
             "broken": sum(len(broken(step.get("invariants", []))) for step in steps),
-            "summary": run.get("summary") or "",
+            "note": note if len(note) <= 100 else note[:97] + "...",
         })
     return rows

@@ -79,7 +79,8 @@ class Outcome:
         self.mr_steps = 0
         self.loads = 0
         self.up_to_date = 0
-        self.events = 0
+        self.empty = 0
+        self.events_by_hour = {}  # partition -> the most valid events one job run read there (not one count per job)
         self.locked = []
         self.failure = None
         self.waiting = None
@@ -94,10 +95,26 @@ class Outcome:
     def status(self):
         return {EXIT_OK: "succeeded", EXIT_FAILED: "failed", EXIT_TEMPFAIL: "deferred"}[self.exit_code()]
 
+    @property
+    def events(self):
+        return sum(self.events_by_hour.values())
+
+    def hours_text(self):
+        hours = [hour_partition(hour) for hour in self.hours_done]
+        if len(hours) > 2:
+            return "%d hours %s..%s" % (len(hours), hours[0], hours[-1])
+        return ", ".join(hours) or "no hour"
+
+    def totals(self):
+        """The figures the run record keeps."""
+        return {"hours": [hour_partition(hour) for hour in self.hours_done], "mr_steps": self.mr_steps,
+                "loads": self.loads, "events": self.events, "up_to_date": self.up_to_date, "empty": self.empty,
+                "locked": self.locked, "waiting": self.waiting, "failure": self.failure}
+
     def summary(self, seconds):
-        hours = ", ".join(hour_partition(hour) for hour in self.hours_done) or "no hour"
-        text = "clickstream run: %s; %s: %d job runs (%d events), %d loads, %d up to date in %.1fs" % (
-            self.status(), hours, self.mr_steps, self.events, self.loads, self.up_to_date, seconds)
+        text = "clickstream run: %s; %s: %d job runs (%d events), %d loads, %d up to date, %d without data in %.1fs" % (
+            self.status(), self.hours_text(), self.mr_steps, self.events, self.loads, self.up_to_date, self.empty,
+            seconds)
         if self.locked:
             text += "; locked: " + "; ".join(self.locked)
         if self.waiting:
@@ -184,7 +201,7 @@ class BatchRun:
         except (StepFailed, LockLost, ClickstreamError) as error:
             self.outcome.failure = str(error)
         summary = self.outcome.summary(time.monotonic() - started)
-        self.record.finish(self.outcome.status(), self.outcome.exit_code(), summary)
+        self.record.finish(self.outcome.status(), self.outcome.exit_code(), summary, self.outcome.totals())
         return self.outcome.exit_code(), summary
 
     def process_hour(self, hour):
@@ -220,7 +237,9 @@ class BatchRun:
         for revision in loads:
             lock.check()
             self.load_revision(job, partition, revision, force=revision["revision"] in redone)
-        if not steps and not loads:
+        if not raw_files and not manifest:
+            self.outcome.empty += 1
+        elif not steps and not loads:
             self.outcome.up_to_date += 1
             self.log("%s %s: up to date" % (job, partition))
 
@@ -247,7 +266,8 @@ class BatchRun:
         self.area.commit(job, partition, temp_relative, updated)
         self.area.tidy(job, partition, updated)
         self.outcome.mr_steps += 1
-        self.outcome.events += counts.get("events valid", 0)
+        self.outcome.events_by_hour[partition] = max(self.outcome.events_by_hour.get(partition, 0),
+                                                     counts.get("events valid", 0))
         self._step(job, partition, step.revision, "mr", "ok", started, counts=counts, invariants=invariants,
                    kind=step.kind, files=len(step.inputs))
         self.log("%s %s r%d (%s, %d files): %d lines, %d events, %d rejected" % (
@@ -320,12 +340,26 @@ def run_mrjob(job, settings, inputs, output_uri):
         return sum_counters(runner.counters())
 
 
+class KeptLog(logging.Handler):
+    """Keeps mrjob's warnings and errors in memory, so a quiet run can show them if it fails."""
+
+    def __init__(self, keep=40):
+        super().__init__(logging.WARNING)
+        self.lines = []
+        self.keep = keep
+
+    def emit(self, record):
+        self.lines = (self.lines + self.format(record).splitlines())[-self.keep:]
+
+
 def quiet_mrjob(verbose):
-    """mrjob logs through `logging`; cron wants silence on success, so only -v shows it."""
+    """mrjob logs through `logging`; cron wants silence on success. Returns the KeptLog of its
+    warnings; with ``verbose`` they also go to stderr as they happen."""
     logger = logging.getLogger("mrjob")
+    kept = KeptLog()
+    logger.addHandler(kept)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
     if verbose:
-        if not logging.getLogger().handlers:
-            logging.basicConfig(level=logging.INFO, format="%(message)s")
-    else:
-        logger.addHandler(logging.NullHandler())
-        logger.propagate = False
+        logger.addHandler(logging.StreamHandler())
+    return kept

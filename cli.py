@@ -1,11 +1,13 @@
 """The `clickstream` command: argument parsing and wiring only; the work lives in the stages."""
+import functools
 import os
 import sys
 import tempfile
 
 import click
 
-from clickstream.errors import ClickstreamError
+from clickstream.config import DEFAULT_CONFIG
+from clickstream.errors import ClickstreamError, ConfigError
 from mr.catalog import mr_command_help
 
 MONGO_URI_ENV = ("CLICKSTREAM_MONGO_URI", "MONGODB_URI")
@@ -16,50 +18,114 @@ def _fail(message, code=1):
     sys.exit(code)
 
 
+def _config_path():
+    """The global `clickstream --config FILE`, or None (then env CLICKSTREAM_CONFIG, else no file)."""
+    context = click.get_current_context(silent=True)
+    return ((context.find_root().obj or {}) if context else {}).get("config_path")
+
+
+def _settings(command, **cli_values):
+    """A command's settings: flag (None: not given) > CLICKSTREAM_* env > config file > default.
+    Bad configuration exits 2 with one line."""
+    from clickstream.config import effective
+
+    try:
+        return effective(command, cli_values, config_path=_config_path())
+    except ConfigError as error:
+        _fail(str(error), code=2)
+
+
+def _mongo_uri(settings):
+    if not settings["mongo_uri"]:
+        _fail("--mongo-uri is required (or env CLICKSTREAM_MONGO_URI / MONGODB_URI, or mongo_uri in the config file)",
+              code=2)
+    return settings["mongo_uri"]
+
+
+def _default(name):
+    """A schema default as click's help shows it, for options whose click default is None."""
+    return "  [default: %s]" % DEFAULT_CONFIG[name]
+
+
 def _not_yet(command):
     _fail("`clickstream %s` is not implemented yet in this version; nothing was done" % command, code=2)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="clickstream")
-def main():
+@click.option("--config", "config_path", default=None, metavar="FILE",
+              help="TOML config file of every command's options (or env CLICKSTREAM_CONFIG); "
+                   "see `clickstream config example`")
+@click.pass_context
+def main(context, config_path):
     """Clickstream analytics: Kafka -> HDFS -> mrjob MapReduce -> MongoDB."""
+    context.obj = {"config_path": config_path}
+
+
+@main.group(name="config")
+def config_group():
+    """The configuration: flag > CLICKSTREAM_* env > config file > default."""
+
+
+@config_group.command(name="show")
+def config_show():
+    """Print every option's effective value and where it came from (secrets masked)."""
+    from clickstream.config import show
+
+    try:
+        click.echo(show(config_path=_config_path()), nl=False)
+    except ConfigError as error:
+        _fail(str(error), code=2)
+
+
+@config_group.command(name="example")
+def config_example():
+    """Print a TOML config file of every option at its default (deploy/clickstream.example.toml)."""
+    from clickstream.config import example
+
+    click.echo(example(), nl=False)
 
 
 @main.command()
 @click.option("--count", "-n", default=100_000, show_default=True, help="events to generate")
-@click.option("--users", default=5_000, show_default=True, help="distinct users (heavy-tailed activity)")
-@click.option("--products", default=0, help="distinct products (default: users/10)")
-@click.option("--start", default="2024-12-29T00:00:00Z", show_default=True, help="first event time (ISO-8601 with zone)")
-@click.option("--span-hours", default=24.0, show_default=True, help="hours the events spread over")
-@click.option("--seed", default=42, show_default=True, help="random seed: same seed, same bytes")
-@click.option("--malformed", default=0.0, show_default=True, help="fraction of malformed lines")
-@click.option("--offset-fraction", default=0.0, show_default=True, help="fraction of timestamps with a non-UTC offset")
+@click.option("--users", type=int, default=None,
+              help="distinct users (heavy-tailed activity)" + _default("generate.users"))
+@click.option("--products", type=int, default=None, help="distinct products (default: users/10)")
+@click.option("--start", default=None, help="first event time (ISO-8601 with zone)" + _default("generate.start"))
+@click.option("--span-hours", type=float, default=None,
+              help="hours the events spread over" + _default("generate.span_hours"))
+@click.option("--seed", type=int, default=None, help="random seed: same seed, same bytes" + _default("generate.seed"))
+@click.option("--malformed", type=float, default=None,
+              help="fraction of malformed lines" + _default("generate.malformed"))
+@click.option("--offset-fraction", type=float, default=None,
+              help="fraction of timestamps with a non-UTC offset" + _default("generate.offset_fraction"))
 @click.option("--output", "-o", default="-", show_default=True, help="file to write, or - for stdout")
 @click.option("--topic", default=None, help="publish to this Kafka topic instead, keyed by user_id")
-@click.option("--bootstrap-servers", envvar="KAFKA_BOOTSTRAP_SERVERS", default=None,
-              help="Kafka brokers for --topic (or env KAFKA_BOOTSTRAP_SERVERS)")
-@click.option("--rate", default=None, type=float, help="with --topic: at most this many events per second")
+@click.option("--bootstrap-servers", default=None,
+              help="Kafka brokers: publish to --topic (or env CLICKSTREAM_BOOTSTRAP_SERVERS / KAFKA_BOOTSTRAP_SERVERS)")
+@click.option("--rate", default=None, type=float, help="publish at most this many events per second")
 def generate(count, users, products, start, span_hours, seed, malformed, offset_fraction, output, topic,
              bootstrap_servers, rate):
     """Write a deterministic synthetic clickstream, one JSON event per line (or publish it to Kafka)."""
     from clickstream.generator import GeneratorSpec, write_events
 
-    spec = GeneratorSpec(events=count, users=users, products=products, start=start, span_hours=span_hours,
-                         seed=seed, malformed_fraction=malformed, offset_fraction=offset_fraction)
-    source = click.get_current_context().get_parameter_source("bootstrap_servers")
-    if topic or rate is not None or source == click.core.ParameterSource.COMMANDLINE:
-        # KAFKA_BOOTSTRAP_SERVERS in the environment alone does not mean "publish"
-        from clickstream.errors import ConfigError
+    settings = _settings("generate", users=users, products=products, start=start, span_hours=span_hours, seed=seed,
+                         malformed=malformed, offset_fraction=offset_fraction, topic=topic,
+                         bootstrap_servers=bootstrap_servers, rate=rate)
+    spec = GeneratorSpec(events=count, users=settings["users"], products=settings["products"],
+                         start=settings["start"], span_hours=settings["span_hours"], seed=settings["seed"],
+                         malformed_fraction=settings["malformed"], offset_fraction=settings["offset_fraction"])
+    if topic is not None or rate is not None or bootstrap_servers is not None:
+        # Only flags mean "publish": a topic or brokers from the env or the config file are defaults for it
         from ingest.producer import publish_generated
 
         try:
-            sent = publish_generated(spec, topic, bootstrap_servers, rate)
+            sent = publish_generated(spec, settings["topic"], settings["bootstrap_servers"], settings["rate"])
         except ConfigError as error:
             _fail(str(error), code=2)
         except ClickstreamError as error:
             _fail(str(error))
-        click.echo("published %d events to %s" % (sent, topic), err=True)
+        click.echo("published %d events to %s" % (sent, settings["topic"]), err=True)
         return
     try:
         spec.validate()
@@ -78,7 +144,7 @@ def generate(count, users, products, start, span_hours, seed, malformed, offset_
 @click.option("--bootstrap-servers", help="Kafka brokers, host:port[,host:port] (or env KAFKA_BOOTSTRAP_SERVERS)")
 @click.option("--topic", help="the topic to ingest")
 @click.option("--group", help="consumer group id")
-@click.option("--sink", help="hdfs:///path or file:///path: the raw area's root")
+@click.option("--sink", help="hdfs:///path, file:///path or a local path: the raw area's root")
 @click.option("--webhdfs-url", help="for hdfs:// sinks: http://namenode:port (or env WEBHDFS_URL)")
 @click.option("--until-idle", type=float, help="exit 0 after committing once no event came for this many seconds")
 @click.option("--rotate-events", type=int, help="close a partition's files after this many events [1000000]")
@@ -90,17 +156,16 @@ def generate(count, users, products, start, span_hours, seed, malformed, offset_
 @click.option("--progress-seconds", type=float, help="progress line and metrics period [10]")
 @click.option("--metrics-file", help="write Prometheus text-format counters here (local path)")
 @click.option("--group-instance-id", help="static group membership: a restart keeps the partitions")
-@click.option("--config", "config_file", help="JSON file of settings (same names as the options, with _)")
+@click.option("--config", "config_file", metavar="FILE",
+              help="config file instead of the global --config: TOML (clickstream config example) or flat JSON")
 @click.option("--status", is_flag=True, help="show the topic's watermark and committed positions, then exit")
 def ingest(status, config_file, **options):
     """Consume a Kafka topic into the raw area (HDFS or a local folder), exactly once."""
-    from clickstream.errors import ConfigError
-    from ingest.config import load_config_file, resolve_config
+    from ingest.config import resolve_config
     from ingest.run import run_ingest, show_status
 
     try:
-        file_values = load_config_file(config_file) if config_file else None
-        config = resolve_config(options, file_values=file_values, for_status=status)
+        config = resolve_config(options, for_status=status, config_path=config_file or _config_path())
         code = show_status(config) if status else run_ingest(config)
     except ConfigError as error:
         _fail(str(error), code=2)
@@ -109,11 +174,86 @@ def ingest(status, config_file, **options):
     sys.exit(code)
 
 
-@main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def run(args):
-    """Run jobs and loads for an hour or a day, for cron (not available yet)."""
-    _not_yet("run")
+@main.command()
+@click.option("--hour", help="one UTC hour, YYYY-MM-DDTHH")
+@click.option("--date", help="the 24 hours of one UTC day, YYYY-MM-DD")
+@click.option("--latest-complete", is_flag=True, help="the newest complete hour not done yet (the cron entry)")
+@click.option("--backfill", nargs=2, metavar="FROM_HOUR TO_HOUR", help="every hour from FROM to TO, inclusive")
+@click.option("--jobs", help="comma list of jobs [config run.jobs: all five]")
+@click.option("--runner", "-r", type=click.Choice(["local", "hadoop", "inline"]), help="mrjob runner [local]")
+@click.option("--sink", help="the raw area's root: path, file:///path or hdfs:///path")
+@click.option("--mongo-uri", help="MongoDB URI (or env CLICKSTREAM_MONGO_URI / MONGODB_URI)")
+@click.option("--db", help="database name [clickstream_db]")
+@click.option("--webhdfs-url", help="for hdfs:// sinks: http://namenode:port (or env WEBHDFS_URL)")
+@click.option("--force", is_flag=True, help="redo steps that already succeeded (loads stay idempotent)")
+@click.option("--ignore-watermark", is_flag=True,
+              help="process the named hours even if the ingest watermark has not passed them (data not from ingest)")
+@click.option("--verbose", "-v", is_flag=True, help="a line per step and mrjob's log (default: quiet on success)")
+def run(hour, date, latest_complete, backfill, jobs, runner, sink, mongo_uri, db, webhdfs_url, force,
+        ignore_watermark, verbose):
+    """Take hours of raw clickstream through every job into MongoDB, for cron.
+
+    \b
+    For each hour and job: run the job over the raw partition, commit its output to
+    <sink>/derived/<job>/dt=.../hour=.../ (with _SUCCESS), load it as the partition's batch, and
+    check the counts (a run record per run in the `runs` collection; see `clickstream runs`).
+    Steps already done are skipped; late files in a done hour are processed once more, alone.
+    Exit 0: done or nothing to do. 1: a step failed or a count did not reconcile. 2: bad
+    configuration. 75: an hour is not complete yet, or another run holds its lock.
+    """
+    import pymongo
+
+    from clickstream.display import mask_uri
+    from clickstream.run.area import open_area
+    from clickstream.run.runner import EXIT_FAILED, BatchRun, RunSettings, quiet_mrjob
+
+    settings = _settings("run", jobs=jobs, runner=runner, sink=sink, mongo_uri=mongo_uri, db=db,
+                         webhdfs_url=webhdfs_url)
+    try:
+        run_settings = RunSettings(
+            sink=settings["sink"], mongo_uri=_mongo_uri(settings), jobs=list(settings["jobs"]), db=settings["db"],
+            runner=settings["runner"], hour=hour, date=date, backfill=backfill or None,
+            latest_complete=latest_complete, force=force, ignore_watermark=ignore_watermark,
+            derived_root=settings["derived_root"], webhdfs_url=settings["webhdfs_url"],
+            hdfs_user=settings["hdfs_user"], mrjob_conf=settings["mrjob_conf"], chunk_size=settings["chunk_size"],
+            lock_stale_seconds=settings["lock_stale_seconds"], max_backfill_hours=settings["max_backfill_hours"],
+            command=["clickstream", "run"] + sys.argv[2:]).validate()
+        area = open_area(run_settings.sink, run_settings.derived_root, run_settings.webhdfs_url,
+                         run_settings.hdfs_user)
+    except ConfigError as error:
+        _fail(str(error), code=2)
+    kept_log = quiet_mrjob(verbose)
+    log = (lambda text: click.echo("  " + text, err=True)) if verbose else (lambda text: None)
+    try:
+        with pymongo.MongoClient(run_settings.mongo_uri,
+                                 serverSelectionTimeoutMS=settings["server_selection_timeout_ms"]) as client:
+            code, summary = BatchRun(run_settings, area, client[run_settings.db], log).execute()
+    except pymongo.errors.PyMongoError as error:
+        _fail("run: MongoDB at %s: %s" % (mask_uri(run_settings.mongo_uri), str(error).splitlines()[0]), EXIT_FAILED)
+    if code == EXIT_FAILED and kept_log.lines and not verbose:
+        click.echo("\n".join(["mrjob's last warnings:"] + kept_log.lines), err=True)
+    if code or verbose:
+        click.echo(summary, err=True)
+    sys.exit(code)
+
+
+@main.command()
+@click.option("--limit", default=20, show_default=True, help="newest runs to show")
+@click.option("--mongo-uri", help="MongoDB URI (or env CLICKSTREAM_MONGO_URI / MONGODB_URI)")
+@click.option("--db", help="database name [clickstream_db]")
+@click.option("--json", "as_json", is_flag=True, help="the run records as JSON lines, with every step")
+def runs(limit, mongo_uri, db, as_json):
+    """Recent `clickstream run`s: status, duration, counts and broken invariants."""
+    from clickstream.display import render_json_lines
+    from clickstream.run.records import recent_runs, run_rows
+
+    settings = _settings("query", mongo_uri=mongo_uri, db=db)
+    documents = _with_db(_mongo_uri(settings), settings["db"], lambda database: recent_runs(database, limit))
+    if as_json:
+        click.echo(render_json_lines(documents))
+        return
+    _emit(run_rows(documents), ["run_id", "started_at", "status", "exit", "seconds", "hours", "first_hour", "mr",
+                                "loads", "events", "upserted", "broken", "note"], False, False)
 
 
 def _job_names():
@@ -137,13 +277,14 @@ def mr_command(job, job_args):
 @click.argument("job", type=click.Choice(["user-actions", "hourly-activity", "product-popularity", "sessions",
                                           "suspicious-users"]))
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--mongo-uri", envvar=MONGO_URI_ENV, required=True,
-              help="MongoDB URI (or env CLICKSTREAM_MONGO_URI / MONGODB_URI); TLS and auth options pass through")
-@click.option("--db", default="clickstream_db", show_default=True, help="database name")
+@click.option("--mongo-uri", default=None,
+              help="MongoDB URI (or env CLICKSTREAM_MONGO_URI / MONGODB_URI, or mongo_uri in the config file); "
+                   "TLS and auth options pass through")
+@click.option("--db", default=None, help="database name" + _default("db"))
 @click.option("--batch-id", default=None, help="batch id (default: the job and the inputs' dt=/hour= partition)")
 @click.option("--force", is_flag=True, help="apply again even if the ledger says the batch is complete")
-@click.option("--chunk-size", default=1000, show_default=True, help="operations per bulk write")
-@click.option("--webhdfs-url", envvar="WEBHDFS_URL", default=None, help="WebHDFS URL for hdfs:/// inputs (or env WEBHDFS_URL)")
+@click.option("--chunk-size", type=int, default=None, help="operations per bulk write" + _default("load.chunk_size"))
+@click.option("--webhdfs-url", default=None, help="WebHDFS URL for hdfs:/// inputs (or env WEBHDFS_URL)")
 def load(job, inputs, mongo_uri, db, batch_id, force, chunk_size, webhdfs_url):
     """Merge a job's output (files or folders) into MongoDB, incrementally and idempotently."""
     import pymongo
@@ -153,6 +294,9 @@ def load(job, inputs, mongo_uri, db, batch_id, force, chunk_size, webhdfs_url):
     from loaders.joboutput import JobOutputSource
     from loaders.load import default_batch_id, load_batch
 
+    settings = _settings("load", mongo_uri=mongo_uri, db=db, chunk_size=chunk_size, webhdfs_url=webhdfs_url)
+    mongo_uri, db, chunk_size, webhdfs_url = (_mongo_uri(settings), settings["db"], settings["chunk_size"],
+                                              settings["webhdfs_url"])
     try:
         source = JobOutputSource(inputs, webhdfs_url)
     except ClickstreamError as error:
@@ -162,7 +306,8 @@ def load(job, inputs, mongo_uri, db, batch_id, force, chunk_size, webhdfs_url):
     batch_id = batch_id or default_batch_id(job, source.files, describe=source.describe)
     rejected = {}
     try:
-        with pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=10_000) as client:
+        timeout_ms = settings["server_selection_timeout_ms"]
+        with pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=timeout_ms) as client:
             stats = load_batch(client[db], job, source.records(rejected), batch_id, source.files, rejected,
                                chunk_size, force)
     except PyMongoError as error:
@@ -199,12 +344,18 @@ def _emit(rows, columns, as_json, as_csv):
 
 
 def _query_options(command):
-    command = click.option("--csv", "as_csv", is_flag=True, help="CSV output")(command)
-    command = click.option("--json", "as_json", is_flag=True, help="JSON lines output")(command)
-    command = click.option("--db", default="clickstream_db", show_default=True)(command)
-    command = click.option("--mongo-uri", envvar=MONGO_URI_ENV, required=True,
-                           help="MongoDB URI (or env CLICKSTREAM_MONGO_URI / MONGODB_URI)")(command)
-    return command
+    @functools.wraps(command)
+    def with_settings(mongo_uri, db, **options):
+        settings = _settings("query", mongo_uri=mongo_uri, db=db)
+        return command(mongo_uri=_mongo_uri(settings), db=settings["db"], **options)
+
+    with_settings = click.option("--csv", "as_csv", is_flag=True, help="CSV output")(with_settings)
+    with_settings = click.option("--json", "as_json", is_flag=True, help="JSON lines output")(with_settings)
+    with_settings = click.option("--db", default=None, help="database name" + _default("db"))(with_settings)
+    with_settings = click.option(
+        "--mongo-uri", default=None,
+        help="MongoDB URI (or env CLICKSTREAM_MONGO_URI / MONGODB_URI, or mongo_uri in the config file)")(with_settings)
+    return with_settings
 
 
 USER_COLUMNS = ["user_id", "click_count", "last_action", "first_seen", "last_seen"]

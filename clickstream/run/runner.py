@@ -44,13 +44,15 @@ class RunSettings:
     hdfs_user: str = None
     mrjob_conf: str = None
     chunk_size: int = 1000
-    lock_stale_seconds: float = 21600.0
+    lock_stale_seconds: float = 1800.0
     max_backfill_hours: int = 744
     command: list = field(default_factory=list)
 
     def validate(self):
         from mr import JOBS
 
+        if not self.sink:
+            raise ConfigError("--sink: not given; `clickstream run` needs the raw area's root (path, file:///, hdfs:///)")
         if self.runner not in RUNNERS:
             raise ConfigError("--runner: %r; expected one of %s" % (self.runner, ", ".join(RUNNERS)))
         unknown = [job for job in self.jobs if job not in JOBS]

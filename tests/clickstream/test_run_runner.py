@@ -219,3 +219,37 @@ def test_a_run_killed_mid_load_is_completed_by_the_next_without_double_counting(
     code, summary = BatchRun(settings, open_area(raw_root), mongo_db).execute()
     assert code == EXIT_OK and "0 job runs" in summary and "1 loads" in summary, summary
     assert user_totals(mongo_db) == expected_totals(in_hour(corpus, HOUR))
+
+
+def test_a_lock_of_a_dead_process_on_this_host_is_taken_over_at_once(raw_root, mongo_db, corpus):
+    import socket
+    import subprocess
+
+    land(raw_root, corpus, "clicks+0+1+2.jsonl")
+    set_watermark(raw_root, HOUR + 1)
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    now = datetime.now(timezone.utc)
+    mongo_db[LOCKS].insert_one({"_id": hour_partition(HOUR), "token": "x", "run_id": "killed-run",
+                                "host": socket.gethostname(), "pid": finished.pid, "acquired_at": now,
+                                "heartbeat_at": now})
+    code, summary = batch_run(raw_root, mongo_db, jobs=["user-actions"]).execute()
+    assert code == EXIT_OK, summary
+
+
+def test_force_redoes_every_step_and_counts_nothing_twice(raw_root, mongo_db, corpus):
+    land(raw_root, corpus[:3000], "clicks+0+1+2.jsonl")
+    set_watermark(raw_root, HOUR + 1)
+    assert batch_run(raw_root, mongo_db).execute()[0] == EXIT_OK
+    land(raw_root, corpus[3000:], "clicks+0+3+4.jsonl")
+    assert batch_run(raw_root, mongo_db).execute()[0] == EXIT_OK
+    run = batch_run(raw_root, mongo_db, force=True)
+    code, summary = run.execute()
+    # user-actions redoes both revisions, the set-by-key jobs one new revision each
+    assert code == EXIT_OK and run.outcome.mr_steps == 4 and run.outcome.loads == 4, summary
+    hour_lines = in_hour(corpus, HOUR)
+    assert user_totals(mongo_db) == expected_totals(hour_lines)
+    hourly, _ = reference_hourly_activity(hour_lines)
+    assert {doc["hour"]: doc["events"] for doc in mongo_db.hourly_activity.find()} == {
+        key: value["events"] for key, value in hourly.items()}
+    assert {doc["batches"][0] for doc in mongo_db.sessions.find()} == {"sessions:%s#r2" % hour_partition(HOUR)}

@@ -54,3 +54,25 @@ def test_unknown_keys_are_rejected_with_their_names():
 def test_status_needs_only_topic_and_sink():
     config = resolve_config({"topic": "clicks", "sink": "file:///tmp/x"}, environ={}, for_status=True)
     assert config.group is None
+
+
+def test_the_unified_config_file_feeds_the_ingest(tmp_path, monkeypatch):
+    path = tmp_path / "clickstream.toml"
+    path.write_text('bootstrap_servers = "file:9092"\ntopic = "clicks"\nsink = "raw"\nmongo_uri = "mongodb://h/"\n'
+                    '[ingest]\ngroup = "g"\nrotate_events = 7\nrotate_seconds = 9\n[load]\nchunk_size = 3\n')
+    monkeypatch.chdir(tmp_path)
+    environ = {"CLICKSTREAM_INGEST_ROTATE_SECONDS": "30", "CLICKSTREAM_TOPIC": "views"}
+    config = resolve_config({"rotate_events": None}, environ, config_path=str(path))
+    assert (config.bootstrap_servers, config.topic, config.group) == ("file:9092", "views", "g")
+    assert (config.rotate_events, config.rotate_seconds) == (7, 30.0)
+    assert config.sink == "file://" + str(tmp_path / "raw")  # a plain path is a local sink
+
+
+def test_the_config_file_comes_from_clickstream_config(tmp_path):
+    path = tmp_path / "old.json"
+    path.write_text('{"bootstrap_servers": "b:1", "topic": "clicks", "group": "g", "sink": "file:///x", '
+                    '"compression": "gzip"}')
+    config = resolve_config(environ={"CLICKSTREAM_CONFIG": str(path)})
+    assert config.compression == "gzip" and config.file_suffix == ".jsonl.gz"
+    with pytest.raises(ConfigError, match=r"^--group is required \(or env CLICKSTREAM_INGEST_GROUP, or ingest.group"):
+        resolve_config({"group": ""}, environ={"CLICKSTREAM_CONFIG": str(path)})

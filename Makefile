@@ -27,7 +27,8 @@ test: venv
 unit: venv
 	@$(VENV)/bin/python -m pytest -q -m "not integration"
 
-# Every benchmark against its baseline (QUICK=1 for a smoke run); results in bench/results/.
+# Every benchmark against its baseline (QUICK=1 for a smoke run); a full run writes bench/results/
+# and renders docs/BENCHMARKS.md (python -m bench.report).
 bench: venv
 	@scripts/run-bench
 

@@ -1,21 +1,25 @@
 """Micro-benchmarks of the hot paths: the event model's parse (validation included) against bare
-``orjson.loads`` in ns per event, and the generator's events/s to a file. Asserts no time; checks
-that both parse sides saw the same events.
+``orjson.loads`` in ns per event, and the generator's events/s to a file; each the median of
+interleaved rounds, with its spread (min-max). Asserts no time; checks that both parse sides saw the same events.
 
     .venv/bin/python -m bench.bench_events [--quick] [--json bench/results/events.json]
 """
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
 
 import orjson
 
+from bench import targets
+from bench.machine import stamp
+from bench.stats import ratio_summary, summary
 from clickstream.events import EventRejected, parse_event
 from clickstream.generator import GeneratorSpec, encode_lines, iter_event_chunks, write_events
+
+GENERATOR_TARGET = targets.GENERATOR.bound  # events/s to a file
 
 
 def corpus(events):
@@ -76,25 +80,26 @@ def main(argv=None):
     for _ in range(repeat):
         seconds, written = time_generator(events * 2)
         generator.append(written / seconds)
-    result = {
-        "events": len(lines),
-        "parse_ns_per_event": {"median": statistics.median(ours), "spread": max(ours) - min(ours)},
-        "orjson_ns_per_event": {"median": statistics.median(bare), "spread": max(bare) - min(bare)},
-        "generator_events_per_second": {"median": statistics.median(generator),
-                                        "spread": max(generator) - min(generator)},
-    }
-    result["parse_vs_orjson"] = result["parse_ns_per_event"]["median"] / result["orjson_ns_per_event"]["median"]
-    print("event parse (validation included): %6.0f ns/event (spread %.0f)" % (
-        result["parse_ns_per_event"]["median"], result["parse_ns_per_event"]["spread"]))
-    print("bare orjson.loads:                 %6.0f ns/event (spread %.0f)" % (
-        result["orjson_ns_per_event"]["median"], result["orjson_ns_per_event"]["spread"]))
-    print("parse / orjson: %.2fx" % result["parse_vs_orjson"])
-    print("generator to a file: %.0f events/s (target >= 200,000%s)" % (
-        result["generator_events_per_second"]["median"],
-        "" if result["generator_events_per_second"]["median"] >= 200_000 else ", MISSED"))
+    result = dict(stamp(), events=len(lines), repeat=repeat,
+                  parse_ns_per_event=summary(ours, digits=1), orjson_ns_per_event=summary(bare, digits=1),
+                  generator_events=events * 2, generator_events_per_second=summary(generator, digits=0),
+                  generator_target=GENERATOR_TARGET)
+    result["parse_vs_orjson"] = ratio_summary(ours, bare)
+    for name, label in (("parse_ns_per_event", "event parse (validation included)"),
+                        ("orjson_ns_per_event", "bare orjson.loads")):
+        print("%-34s %6.0f ns/event (%.0f-%.0f)" % (label + ":", result[name]["median"], result[name]["min"],
+                                                   result[name]["max"]))
+    print("parse / orjson: %.2fx (rounds %.2f-%.2fx)" % (
+        result["parse_vs_orjson"]["median"], result["parse_vs_orjson"]["min"], result["parse_vs_orjson"]["max"]))
+    rate = result["generator_events_per_second"]
+    print("generator to a file: %.0f events/s (%.0f-%.0f; target >= %d%s)" % (
+        rate["median"], rate["min"], rate["max"], GENERATOR_TARGET,
+        "" if rate["median"] >= GENERATOR_TARGET else ", MISSED"))
     if options.json:
+        os.makedirs(os.path.dirname(os.path.abspath(options.json)), exist_ok=True)
         with open(options.json, "w") as stream:
             json.dump(result, stream, indent=2)
+            stream.write("\n")
     return 0
 
 

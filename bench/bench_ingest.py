@@ -1,18 +1,19 @@
 """Benchmark the ingest against a bare kafka-python consumer loop over the same topic, in one run.
 
-    eval "$(scripts/stack env)"; python -m bench.bench_ingest [--quick] [--events 1000000]
+    eval "$(scripts/stack env)"; python -m bench.bench_ingest [--quick] [--events 1000000] [--repeat 3] [--json OUT]
 
 Publishes a backlog of synthetic events to a fresh 3-partition topic, then measures events/s of
 (1) a bare loop (KafkaConsumer in a group, auto-commit off, poll and count), (2) the ingest into a
 file:// sink and (3) into an hdfs:// sink (when WEBHDFS_URL is set), both in this process with
-default rotation, and (4) the peak memory (RSS) of `clickstream ingest` as its own process over
-the whole backlog. Prints the ratios. Asserts no time; asserts that every side saw the same events
+default rotation, in interleaved rounds (median and min-max), and (4) the peak memory (RSS) of
+`clickstream ingest` as its own process over the whole backlog. Prints the ratios. Asserts no time; asserts that every side saw the same events
 (count and an order-independent checksum of the record bytes, read back from the sinks).
 """
 import argparse
 import base64
 import getpass
 import glob
+import json
 import os
 import shutil
 import subprocess
@@ -27,6 +28,9 @@ import psutil
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 
+from bench import targets
+from bench.machine import stamp
+from bench.stats import ratio_summary, summary
 from clickstream.generator import GeneratorSpec
 from ingest.config import resolve_config
 from ingest.consumer import Ingest
@@ -36,6 +40,8 @@ from ingest.sinks import HdfsSink, LocalSink
 
 PARTITIONS = 3
 UNTIL_IDLE = 2.0
+TARGET = targets.INGEST.bound  # the ingest keeps at least this fraction of the bare loop's events/s
+SIDE_NAMES = {"bare": "bare kafka-python loop", "file": "ingest -> file://", "hdfs": "ingest -> hdfs://"}
 
 
 def checksum(values):
@@ -137,10 +143,13 @@ def peak_memory_of_cli(bootstrap, topic, root):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 50,000 events")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 50,000 events, 2 rounds")
     parser.add_argument("--events", type=int, default=None, help="backlog size (default 1,000,000)")
+    parser.add_argument("--repeat", type=int, default=None, help="rounds of every side (default 3; quick 2)")
+    parser.add_argument("--json", default=None, help="write the results here (e.g. bench/results/ingest.json)")
     args = parser.parse_args(argv)
     events = args.events or (50_000 if args.quick else 1_000_000)
+    repeat = args.repeat or (2 if args.quick else 3)
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     webhdfs = os.environ.get("WEBHDFS_URL")
     if not bootstrap:
@@ -158,36 +167,67 @@ def main(argv=None):
         producer = KafkaProducer(**producer_settings(bootstrap))
         sent = publish(spec, producer, topic)
         producer.close()
-        print("published %d events to %s in %.1fs" % (sent, topic, time.perf_counter() - started))
+        print("published %d events to %s in %.1fs" % (sent, topic, time.perf_counter() - started), flush=True)
 
         base = {"bootstrap_servers": bootstrap, "topic": topic, "until_idle": UNTIL_IDLE,
                 "progress_seconds": 30.0}
-        config = resolve_config(dict(base, group="bench-file-" + uuid.uuid4().hex[:8],
-                                     sink="file://" + os.path.join(scratch, "raw")), environ={})
-        settings = {key: value for key, value in consumer_settings(config).items()
-                    if key not in ("group_id", "client_id")}
-        results = {}
-        bare_seconds, bare_sum = bare_loop(bootstrap, topic, sent, settings)
-        results["bare kafka-python loop"] = bare_seconds
-        file_seconds = ingest_in_process(config)
-        file_sum = local_sink_checksum(config.sink_root)
-        assert file_sum == bare_sum, "file:// sink %r != bare loop %r" % (file_sum, bare_sum)
-        results["ingest -> file://"] = file_seconds
+        seconds = {"bare": [], "file": []}
         if webhdfs:
-            hdfs_config = resolve_config(dict(base, group="bench-hdfs-" + uuid.uuid4().hex[:8],
-                                              sink="hdfs://" + hdfs_root, webhdfs_url=webhdfs), environ={})
-            results["ingest -> hdfs://"] = ingest_in_process(hdfs_config)
-            hdfs_sum = hdfs_sink_checksum(_hdfs_sink(hdfs_config))
-            assert hdfs_sum == bare_sum, "hdfs:// sink %r != bare loop %r" % (hdfs_sum, bare_sum)
+            seconds["hdfs"] = []
+        bare_sum = settings = config = None
+        # interleaved rounds, each side with a fresh consumer group and sink, so each reads the whole backlog
+        for round_number in range(repeat):
+            root = os.path.join(scratch, "raw-%d" % round_number)
+            config = resolve_config(dict(base, group="bench-file-" + uuid.uuid4().hex[:8], sink="file://" + root),
+                                    environ={})
+            settings = {key: value for key, value in consumer_settings(config).items()
+                        if key not in ("group_id", "client_id")}
+            bare_seconds, round_sum = bare_loop(bootstrap, topic, sent, settings)
+            assert bare_sum in (None, round_sum), "bare loop: round %d read %r, not %r" % (
+                round_number + 1, round_sum, bare_sum)
+            bare_sum = round_sum
+            seconds["bare"].append(bare_seconds)
+            seconds["file"].append(ingest_in_process(config))
+            file_sum = local_sink_checksum(config.sink_root)
+            assert file_sum == bare_sum, "file:// sink %r != bare loop %r" % (file_sum, bare_sum)
+            shutil.rmtree(root, ignore_errors=True)
+            if webhdfs:
+                hdfs_config = resolve_config(dict(base, group="bench-hdfs-" + uuid.uuid4().hex[:8],
+                                                  sink="hdfs://%s/r%d" % (hdfs_root, round_number),
+                                                  webhdfs_url=webhdfs), environ={})
+                seconds["hdfs"].append(ingest_in_process(hdfs_config))
+                hdfs_sum = hdfs_sink_checksum(_hdfs_sink(hdfs_config))
+                assert hdfs_sum == bare_sum, "hdfs:// sink %r != bare loop %r" % (hdfs_sum, bare_sum)
+            print("  round %d: %s" % (round_number + 1, "  ".join(
+                "%s %.2fs" % (side, values[-1]) for side, values in seconds.items())), flush=True)
         peak = peak_memory_of_cli(bootstrap, topic, os.path.join(scratch, "raw-memory"))
         assert local_sink_checksum(os.path.join(scratch, "raw-memory")) == bare_sum
 
-        print("\n%d events, %d partitions, same events on every side (checksum %d)" % (sent, PARTITIONS, bare_sum[1]))
-        for name, seconds in results.items():
-            print("  %-24s %8.2fs %10.0f events/s   %5.0f%% of the bare loop" % (
-                name, seconds, sent / seconds, 100.0 * bare_seconds / seconds))
+        result = dict(stamp(), events=sent, partitions=PARTITIONS, repeat=repeat, sides={}, ratios={},
+                      peak_rss_mib=round(peak / 2**20, 1), buffer_bytes_mib=config.buffer_bytes // 2**20,
+                      target=TARGET)
+        for side, values in seconds.items():
+            result["sides"][side] = {"seconds": summary(values),
+                                     "events_per_second": summary([sent / value for value in values], digits=0)}
+            if side != "bare":  # throughput as a fraction of the bare loop's: its time over ours
+                result["ratios"][side] = ratio_summary(seconds["bare"], values)
+        print("\n%d events, %d partitions, same events on every side (checksum %d), median of %d rounds" % (
+            sent, PARTITIONS, bare_sum[1], repeat))
+        for side, entry in result["sides"].items():
+            ratio = result["ratios"].get(side)
+            print("  %-28s %8.2fs %10.0f events/s (%.0f-%.0f)%s" % (
+                SIDE_NAMES[side], entry["seconds"]["median"], entry["events_per_second"]["median"],
+                entry["events_per_second"]["min"], entry["events_per_second"]["max"],
+                "" if ratio is None else "   %3.0f%% of the bare loop (rounds %.0f-%.0f%%; target >= %.0f%%%s)" % (
+                    100 * ratio["median"], 100 * ratio["min"], 100 * ratio["max"], 100 * TARGET,
+                    "" if ratio["median"] >= TARGET else ", MISSED")))
         print("  peak RSS of `clickstream ingest` over the %d-event backlog: %.0f MiB (buffer_bytes %d MiB)" % (
             sent, peak / 2**20, config.buffer_bytes // 2**20))
+        if args.json:
+            os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+            with open(args.json, "w") as stream:
+                json.dump(result, stream, indent=2)
+                stream.write("\n")
     finally:
         admin.delete_topics([topic])
         admin.close()

@@ -1,34 +1,32 @@
-"""Benchmark mr_user_actions against a single-process plain-Python loop, measured in the same run.
+"""Benchmark mr_user_actions against a plain-Python count and the seed's streaming style, in one run.
 
     python -m bench.bench_mr [--quick] [--sizes 100000,1000000,10000000] [--repeat N] [--json bench/results/mr.json]
 
-Prints both target ratios (``-r local`` at the largest size / baseline, ``-r inline`` at 1M /
-baseline), time per million events at every size, the peak memory of map and reduce tasks in a
-run with about a million distinct users, where in-mapper combining spills, and ``-r hadoop`` on
-the stack (when ``scripts/stack env`` is in the environment): the fixed per-job cost from a tiny
-input apart from the per-event cost at 1M events. Each figure is the best of interleaved repeats
-(the machine is shared); timed runs are not polled for memory. Asserts no time; asserts that the
-job and the baseline computed the same records, byte for byte.
-
-The baseline is what one would write without mrjob: orjson, the event rules checked inline,
-``datetime.fromisoformat``, aware datetimes compared, one dict of per-user records.
+At every size the sides run interleaved ``repeat`` times: the plain-Python count
+(``bench.plain_count``), ``-r local``, and at the size nearest 1M also ``-r inline`` and the seed's
+streaming style (``cat | python mapper.py | sort | python reducer.py``, ``bench.seed_streaming``).
+Each figure is the median with its spread (min–max); a ratio is the ratio of medians with the
+spread of the per-round ratios. Then one untimed run per side polls the peak memory of its
+process tree (timed runs are not polled). Also: the peak memory of map and reduce tasks with about
+a million distinct users (where in-mapper combining spills), and ``-r hadoop`` on the stack (when
+``scripts/stack env`` is in the environment): the fixed per-job cost from a tiny input apart from
+the per-event cost at 1M events. Asserts no time; asserts that the job and the plain count wrote
+the same records, byte for byte, and that the streaming pipeline gave the same per-user records.
 """
 import argparse
-import gzip
 import json
 import os
 import re
-import subprocess
+import shlex
 import sys
 import tempfile
-import threading
-import time
 import uuid
-from datetime import datetime, timezone
 
-import orjson
-
+from bench import targets
 from bench.corpora import CorpusSpec, corpus_files
+from bench.machine import stamp
+from bench.process import mib, run_measured
+from bench.stats import ratio_summary, summary
 
 JOB_MODULE = "mr.mr_user_actions"
 DEFAULT_SIZES = (100_000, 1_000_000, 10_000_000)
@@ -38,75 +36,15 @@ MEMORY_SPEC = CorpusSpec(10_000_000, 2_500_000, zipf=0.0)  # about a million dis
 QUICK_MEMORY_SPEC = CorpusSpec(200_000, 200_000, zipf=0.0)
 HADOOP_TINY_EVENTS = 1_000
 HADOOP_EVENTS = 1_000_000
-POLL_SECONDS = 0.1
 SUMMARY_RE = re.compile(r"^clickstream counters: .*$", re.M)
-
-# --- the baseline: a plain single-process loop, deliberately independent of the toolkit ----------
-
-ACTION = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
+SEED_FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seed_streaming")
+TARGETS = {"local": targets.MR_LOCAL.bound, "inline": targets.MR_INLINE.bound}  # x the plain count's time
 
 
-def _open_lines(path):
-    return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb", buffering=1 << 20)
-
-
-def _iso_utc(moment):
-    moment = moment.astimezone(timezone.utc)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    if moment.microsecond:
-        text += ".%06d" % moment.microsecond
-    return text + "Z"
-
-
-def baseline_user_actions(paths):
-    """orjson + a dict count: {user_id: record} with the job's exact records (same rejects)."""
-    users = {}
-    loads, decode_error, from_iso, match = orjson.loads, orjson.JSONDecodeError, datetime.fromisoformat, ACTION.match
-    for path in paths:
-        with _open_lines(path) as lines:
-            for line in lines:
-                try:
-                    event = loads(line)
-                except decode_error:
-                    continue
-                if type(event) is not dict:
-                    continue
-                user, action, stamp = event.get("user_id"), event.get("action"), event.get("timestamp")
-                if type(user) is not str or not 0 < len(user) <= 256 or type(action) is not str or not match(action):
-                    continue
-                if (type(stamp) is not str or len(stamp) < 17 or stamp[4] != "-" or stamp[7] != "-"
-                        or stamp[10] not in "Tt " or stamp[13] != ":"):
-                    continue
-                try:
-                    moment = from_iso(stamp)
-                except ValueError:
-                    continue
-                if moment.tzinfo is None:
-                    continue
-                record = users.get(user)
-                if record is None:
-                    users[user] = [moment, moment, action, {action: 1}]
-                    continue
-                if moment < record[0]:
-                    record[0] = moment
-                if moment > record[1] or (moment == record[1] and action > record[2]):
-                    record[1], record[2] = moment, action
-                counts = record[3]
-                counts[action] = counts.get(action, 0) + 1
-    return {
-        user: {"actions": counts, "click_count": sum(counts.values()), "first_seen": _iso_utc(first),
-               "last_action": last_action, "last_seen": _iso_utc(last)}
-        for user, (first, last, last_action, counts) in users.items()
-    }
-
-
-def write_records(records, path):
-    """Records as the job's output lines (JSON key, tab, JSON value with sorted keys), sorted."""
-    option = orjson.OPT_SORT_KEYS
-    lines = sorted(orjson.dumps(user) + b"\t" + orjson.dumps(value, option=option) + b"\n"
-                   for user, value in records.items())
-    with open(path, "wb") as stream:
-        stream.writelines(lines)
+def default_repeat(events, quick):
+    if quick:
+        return 2
+    return 5 if events <= 200_000 else 3
 
 
 def sorted_output_lines(path):
@@ -114,178 +52,131 @@ def sorted_output_lines(path):
         return sorted(stream)
 
 
-# --- measuring a process tree --------------------------------------------------------------------
-
-class PeakMemory:
-    """Polls a process and its descendants with psutil; keeps the peak RSS per kind of process
-    (mapper, reducer, sort, launcher/other) and the peak of their sum."""
-
-    def __init__(self, pid):
-        import psutil
-
-        self._psutil = psutil
-        self.root = psutil.Process(pid)
-        self.peaks = {}
-        self.total_peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-
-    @staticmethod
-    def kind(cmdline, is_root):
-        text = " ".join(cmdline)
-        if "--mapper" in text:
-            return "mapper"
-        if "--reducer" in text:
-            return "reducer"
-        if cmdline and os.path.basename(cmdline[0]) == "sort":
-            return "sort"
-        if "java" in os.path.basename(cmdline[0] if cmdline else ""):
-            return "hadoop jvm"
-        return "launcher" if is_root else "other"
-
-    def _poll(self):
-        while not self._stop.is_set():
-            total = 0
-            try:
-                processes = [self.root] + self.root.children(recursive=True)
-            except self._psutil.Error:
-                return
-            for process in processes:
-                try:
-                    rss = process.memory_info().rss
-                    kind = self.kind(process.cmdline(), process.pid == self.root.pid)
-                except self._psutil.Error:
-                    continue
-                total += rss
-                self.peaks[kind] = max(self.peaks.get(kind, 0), rss)
-            self.total_peak = max(self.total_peak, total)
-            self._stop.wait(POLL_SECONDS)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self._stop.set()
-        self._thread.join()
+def parsed_output(path):
+    """{user: record} of a job-format output file; a key twice is an error."""
+    records = {}
+    with open(path, "rb") as stream:
+        for line in stream:
+            key, value = line.rstrip(b"\n").split(b"\t", 1)
+            user = json.loads(key)
+            assert user not in records, "%s: user %r output twice" % (path, user)
+            records[user] = json.loads(value)
+    return records
 
 
-def run_measured(command, stdout_path, cwd=None, env=None, poll_memory=False):
-    """Run ``command`` with stdout to a file; returns (wall seconds, stderr text, PeakMemory or None).
+# --- the sides -------------------------------------------------------------------------------------
 
-    Timed runs do not poll: psutil walks /proc for the process tree at every poll, and that CPU
-    would come out of the two cores the job is measured on. Memory runs poll."""
-    with open(stdout_path, "wb") as stdout, tempfile.TemporaryFile() as stderr:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, cwd=cwd, env=env)
-        if poll_memory:
-            with PeakMemory(process.pid) as memory:
-                returncode = process.wait()
-        else:
-            memory, returncode = None, process.wait()
-        wall = time.perf_counter() - started
-        stderr.seek(0)
-        errors = stderr.read().decode("utf-8", "replace")
-    if returncode:
-        raise SystemExit("bench: %s failed (exit %d):\n%s" % (" ".join(command), returncode, errors[-4000:]))
-    return wall, errors, memory
-
-
-def mib(count):
-    return round(count / (1 << 20), 1)
-
-
-# --- the runs ------------------------------------------------------------------------------------
-
-def run_baseline(files, workdir, poll_memory=False):
-    out = os.path.join(workdir, "baseline-%s.tsv" % uuid.uuid4().hex[:8])
-    wall, _errors, memory = run_measured([sys.executable, "-m", "bench.bench_mr", "--run-baseline", out, *files],
-                                         os.devnull, poll_memory=poll_memory)
+def run_side(side, files, workdir, poll_memory=False, extra=(), cwd=None):
+    """Run one side over ``files``; returns ({"seconds", "counters"?, "peak_rss_mib"?...}, output path)."""
+    out = os.path.join(workdir, "%s-%s.tsv" % (side, uuid.uuid4().hex[:8]))
+    if side == "baseline":
+        command = [sys.executable, "-m", "bench.plain_count", out, *files]
+        stdout = os.devnull
+    elif side == "streaming":
+        python = shlex.quote(sys.executable)
+        pipeline = "set -o pipefail; cat \"$@\" | %s %s | LC_ALL=C sort | %s %s" % (
+            python, shlex.quote(os.path.join(SEED_FOLDER, "mapper.py")),
+            python, shlex.quote(os.path.join(SEED_FOLDER, "reducer.py")))
+        command, stdout = ["bash", "-c", pipeline, "seed-streaming", *files], out
+    else:
+        command, stdout = [sys.executable, "-m", JOB_MODULE, "-r", side, *extra, *files], out
+    wall, errors, memory = run_measured(command, stdout, cwd=cwd, poll_memory=poll_memory)
     result = {"seconds": round(wall, 3)}
+    counters = SUMMARY_RE.findall(errors)
+    if counters:
+        result["counters"] = counters[-1]
     if memory:
         result["peak_rss_mib"] = mib(memory.total_peak)
+        result["peak_rss_by_process_mib"] = {kind: mib(peak) for kind, peak in sorted(memory.peaks.items())}
     return result, out
 
 
-def run_job(runner, inputs, workdir, extra=(), cwd=None, poll_memory=False):
-    out = os.path.join(workdir, "job-%s-%s.tsv" % (runner, uuid.uuid4().hex[:8]))
-    command = [sys.executable, "-m", JOB_MODULE, "-r", runner, *extra, *inputs]
-    wall, errors, memory = run_measured(command, out, cwd=cwd, poll_memory=poll_memory)
-    summary = SUMMARY_RE.findall(errors)
-    result = {"runner": runner, "seconds": round(wall, 3), "counters": summary[-1] if summary else None}
-    if memory:
-        result["peak_rss_mib"] = {kind: mib(peak) for kind, peak in sorted(memory.peaks.items())}
-        result["peak_rss_total_mib"] = mib(memory.total_peak)
-    return result, out
-
-
-def check_same(job_out, baseline_out, what):
-    job_lines, baseline_lines = sorted_output_lines(job_out), sorted_output_lines(baseline_out)
-    assert job_lines == baseline_lines, "%s: job output differs from the baseline (%d vs %d lines)" % (
-        what, len(job_lines), len(baseline_lines))
-    return len(job_lines)
+def check_same(side, side_out, baseline_out, what):
+    """Assert ``side`` wrote the plain count's answer; returns the number of users."""
+    if side == "streaming":  # its own JSON encoder: compare the records, not the bytes
+        ours, theirs = parsed_output(side_out), parsed_output(baseline_out)
+        assert ours == theirs, "%s: the streaming pipeline's records differ from the plain count's (%d vs %d users)" % (
+            what, len(ours), len(theirs))
+        return len(ours)
+    ours, theirs = sorted_output_lines(side_out), sorted_output_lines(baseline_out)
+    assert ours == theirs, "%s: job output differs from the plain count's (%d vs %d lines)" % (
+        what, len(ours), len(theirs))
+    return len(ours)
 
 
 def spec_for(events):
     return CorpusSpec(events, max(1, events // EVENTS_PER_USER))
 
 
-def best_of(runs):
-    """The fastest of repeated runs (the least disturbed by other work on the machine), keeping
-    every sample's time."""
-    best = dict(min(runs, key=lambda result: result["seconds"]))
-    best["samples"] = [result["seconds"] for result in runs]
-    return best
-
-
-def bench_size(events, workdir, with_inline, report, repeat):
-    """Baseline, -r local and (if ``with_inline``) -r inline over one corpus, interleaved
-    ``repeat`` times; each answer is checked against the baseline's."""
+def bench_size(events, workdir, sides, report, repeat):
+    """The plain count and ``sides`` over one corpus, interleaved ``repeat`` times, then one
+    memory-polled run of each; every answer is checked against the plain count's."""
     files = corpus_files(spec_for(events), progress=None)
-    report("%d events: %d files, %.0f MB" % (events, len(files), sum(map(os.path.getsize, files)) / 1e6))
-    runs = {"baseline": [], "local": [], "inline": []}
-    for _round in range(repeat):
-        baseline, baseline_out = run_baseline(files, workdir)
-        runs["baseline"].append(baseline)
-        for runner in ("local", "inline") if with_inline else ("local",):
-            result, job_out = run_job(runner, files, workdir)
-            users = check_same(job_out, baseline_out, "-r %s at %d" % (runner, events))
-            runs[runner].append(result)
-            os.remove(job_out)
+    report("%d events: %d files, %.0f MB, sides %s, %d rounds" % (
+        events, len(files), sum(map(os.path.getsize, files)) / 1e6, "/".join(sides), repeat))
+    seconds = {side: [] for side in ("baseline", *sides)}
+    counters = {}
+    for round_number in range(repeat):
+        baseline, baseline_out = run_side("baseline", files, workdir)
+        seconds["baseline"].append(baseline["seconds"])
+        for side in sides:
+            result, side_out = run_side(side, files, workdir)
+            users = check_same(side, side_out, baseline_out, "%s at %d events" % (side, events))
+            seconds[side].append(result["seconds"])
+            counters[side] = result.get("counters", counters.get(side))
+            os.remove(side_out)
         os.remove(baseline_out)
-    row = {"events": events, "files": len(files), "users": users, "repeat": repeat}
-    for name, results in runs.items():
-        if results:
-            row[name] = best_of(results)
-            row[name]["seconds_per_million"] = round(row[name]["seconds"] / events * 1e6, 3)
-    baseline, local = row["baseline"]["seconds"], row["local"]["seconds"]
-    report("  baseline %.2fs  local %.2fs (%.2fx)%s  [best of %d]" % (
-        baseline, local, local / baseline,
-        "  inline %.2fs (%.2fx)" % (row["inline"]["seconds"], row["inline"]["seconds"] / baseline)
-        if with_inline else "", repeat))
+        report("  round %d: %s" % (round_number + 1, "  ".join(
+            "%s %.2fs" % (side, values[-1]) for side, values in seconds.items())))
+    row = {"events": events, "files": len(files), "users": users, "repeat": repeat, "sides": {}, "ratios": {}}
+    baseline_memory, baseline_out = run_side("baseline", files, workdir, poll_memory=True)
+    for side, values in seconds.items():
+        entry = {"seconds": summary(values),
+                 "seconds_per_million": summary([value / events * 1e6 for value in values])}
+        memory = baseline_memory
+        if side != "baseline":
+            memory, side_out = run_side(side, files, workdir, poll_memory=True)
+            check_same(side, side_out, baseline_out, "%s memory run at %d events" % (side, events))
+            os.remove(side_out)
+            entry["counters"] = counters.get(side)
+            row["ratios"][side] = ratio_summary(values, seconds["baseline"])
+        entry["peak_rss_mib"] = memory["peak_rss_mib"]
+        entry["peak_rss_by_process_mib"] = memory["peak_rss_by_process_mib"]
+        row["sides"][side] = entry
+    os.remove(baseline_out)
+    if "streaming" in seconds:
+        for side in sides:
+            if side != "streaming":
+                row["ratios"]["%s_vs_streaming" % side] = ratio_summary(seconds[side], seconds["streaming"])
+    report("  median: %s" % "  ".join(
+        "%s %.2fs%s" % (side, entry["seconds"]["median"],
+                        " (%.2fx)" % row["ratios"][side]["median"] if side in row["ratios"] else "")
+        for side, entry in row["sides"].items()))
     return row
 
 
 def bench_memory(spec, workdir, report, extra=()):
+    """One run with about a million distinct users, polled: the peak RSS of map and reduce tasks."""
     files = corpus_files(spec)
-    baseline, baseline_out = run_baseline(files, workdir, poll_memory=True)
-    local, local_out = run_job("local", files, workdir, extra=extra, poll_memory=True)
-    users = check_same(local_out, baseline_out, "memory run")
-    match = re.search(r"combiner spills (\d+)", local["counters"] or "")
+    baseline, baseline_out = run_side("baseline", files, workdir, poll_memory=True)
+    local, local_out = run_side("local", files, workdir, extra=extra, poll_memory=True)
+    users = check_same("local", local_out, baseline_out, "memory run")
+    match = re.search(r"combiner spills (\d+)", local.get("counters") or "")
     spills = int(match.group(1)) if match else 0
-    assert spills > 0, "memory run: the in-mapper combiner never spilled (%r)" % local["counters"]
+    assert spills > 0, "memory run: the in-mapper combiner never spilled (%r)" % local.get("counters")
     report("memory: %d events, %d distinct users, %d spills: mapper peak %s MiB, reducer peak %s MiB "
-           "(baseline process %s MiB)" % (spec.events, users, spills, local["peak_rss_mib"].get("mapper"),
-                                          local["peak_rss_mib"].get("reducer"), baseline["peak_rss_mib"]))
+           "(plain count process %s MiB)" % (spec.events, users, spills, local["peak_rss_by_process_mib"].get("mapper"),
+                                             local["peak_rss_by_process_mib"].get("reducer"),
+                                             baseline["peak_rss_mib"]))
     os.remove(baseline_out)
     os.remove(local_out)
     return {"events": spec.events, "distinct_users": users, "combiner_spills": spills,
             "baseline": baseline, "local": local}
 
 
-def bench_hadoop(workdir, report, events=HADOOP_EVENTS, repeat=2):
-    """``-r hadoop`` on the stack: a tiny input (the fixed per-job cost) and ``events`` events
-    (the per-event cost beyond it), interleaved ``repeat`` times, best of each kept."""
+def bench_hadoop(workdir, report, events=HADOOP_EVENTS, repeat=3):
+    """``-r hadoop`` on the stack: a tiny input (the fixed per-job cost) and ``events`` events (the
+    per-event cost beyond it), interleaved ``repeat`` times."""
     needed = ("HADOOP_HOME", "MRJOB_CONF", "WEBHDFS_URL")
     if not all(os.environ.get(name) for name in needed):
         report("hadoop: skipped (%s unset; run under `eval \"$(scripts/stack env)\"`)" % "/".join(needed))
@@ -298,35 +189,38 @@ def bench_hadoop(workdir, report, events=HADOOP_EVENTS, repeat=2):
     folder = "/bench/mr-%s" % uuid.uuid4().hex
     hadoop_bin = os.path.join(os.environ["HADOOP_HOME"], "bin", "hadoop")
     sizes = (("tiny", HADOOP_TINY_EVENTS), ("large", events))
-    runs = {label: [] for label, _events in sizes}
+    seconds = {label: [] for label, _events in sizes}
     try:
         prepared = {}
         for label, count in sizes:
             files = corpus_files(spec_for(count))
             for number, path in enumerate(files):
                 client.upload("%s/%s/part-%d.jsonl" % (folder, label, number), path)
-            prepared[label] = run_baseline(files, workdir)
+            prepared[label] = run_side("baseline", files, workdir)
         for _round in range(repeat):
             for label, count in sizes:
                 # Hadoop's LocalJobRunner links the job's files into its working directory: a fresh one.
                 cwd = tempfile.mkdtemp(prefix="hadoop-cwd-", dir=workdir)
-                job, job_out = run_job("hadoop", ["hdfs://%s/%s/" % (folder, label)], workdir,
-                                       extra=["--hadoop-bin", hadoop_bin], cwd=cwd)
-                check_same(job_out, prepared[label][1], "-r hadoop, %d events" % count)
-                runs[label].append(job)
+                job, job_out = run_side("hadoop", ["hdfs://%s/%s/" % (folder, label)], workdir,
+                                        extra=["--hadoop-bin", hadoop_bin], cwd=cwd)
+                check_same("hadoop", job_out, prepared[label][1], "-r hadoop, %d events" % count)
+                seconds[label].append(job["seconds"])
                 os.remove(job_out)
     finally:
         client.delete(folder, recursive=True)
-    results = {label: dict(best_of(runs[label]), events=count, baseline=prepared[label][0])
-               for label, count in sizes}
-    fixed = results["tiny"]["seconds"]
-    per_million = (results["large"]["seconds"] - fixed) / (events - HADOOP_TINY_EVENTS) * 1e6
-    results["fixed_seconds"] = round(fixed, 2)
-    results["seconds_per_million_events"] = round(per_million, 2)
+    beyond = events - HADOOP_TINY_EVENTS
+    per_million = [(large - tiny) / beyond * 1e6 for tiny, large in zip(seconds["tiny"], seconds["large"])]
+    results = {label: {"events": count, "seconds": summary(seconds[label]),
+                       "baseline_seconds": prepared[label][0]["seconds"]} for label, count in sizes}
+    results["fixed_seconds"] = summary(seconds["tiny"], digits=2)
+    results["seconds_per_million_events"] = summary(per_million, digits=2)
+    # the medians' difference, which the spread (per-round differences) brackets
+    results["seconds_per_million_events"]["median"] = round(
+        (results["large"]["seconds"]["median"] - results["tiny"]["seconds"]["median"]) / beyond * 1e6, 2)
     report("hadoop: fixed %.1fs per job (%d events), %.2fs per million events beyond it (%d events: %.1fs; "
-           "baseline %.2fs)  [best of %d]" % (fixed, HADOOP_TINY_EVENTS, per_million, events,
-                                              results["large"]["seconds"], results["large"]["baseline"]["seconds"],
-                                              repeat))
+           "plain count %.2fs)  [median of %d]" % (
+               results["fixed_seconds"]["median"], HADOOP_TINY_EVENTS, results["seconds_per_million_events"]["median"],
+               events, results["large"]["seconds"]["median"], results["large"]["baseline_seconds"], repeat))
     return results
 
 
@@ -335,15 +229,11 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--sizes", help="comma-separated event counts (default %s)" % ",".join(map(str, DEFAULT_SIZES)))
     parser.add_argument("--json", metavar="OUT", help="write the results as JSON (e.g. bench/results/mr.json)")
-    parser.add_argument("--repeat", type=int, help="runs per size, best kept (default 3 up to 2M events, else 1)")
+    parser.add_argument("--repeat", type=int, help="rounds per size (default 5 up to 200k events, else 3; quick 2)")
+    parser.add_argument("--hadoop-repeat", type=int, help="rounds of -r hadoop (default 3; quick 1)")
     parser.add_argument("--skip-memory", action="store_true", help="skip the million-user memory run")
     parser.add_argument("--skip-hadoop", action="store_true", help="skip -r hadoop even when the stack is up")
-    parser.add_argument("--run-baseline", nargs="+", metavar=("OUT", "FILE"), help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
-    if options.run_baseline:
-        out, *files = options.run_baseline
-        write_records(baseline_user_actions(files), out)
-        return 0
 
     sizes = [int(size) for size in options.sizes.split(",")] if options.sizes else list(
         QUICK_SIZES if options.quick else DEFAULT_SIZES)
@@ -352,39 +242,44 @@ def main(argv=None):
     def report(text):
         print(text, flush=True)
 
-    results = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "python": sys.version.split()[0],
-               "cpus": os.cpu_count(), "sizes": []}
+    results = dict(stamp(), sizes=[])
     with tempfile.TemporaryDirectory(prefix="bench-mr-") as workdir:
         for events in sizes:
-            repeat = options.repeat or (1 if events > 2_000_000 else 3)
-            results["sizes"].append(bench_size(events, workdir, events == inline_size, report, repeat))
+            sides = ("local", "inline", "streaming") if events == inline_size else ("local",)
+            repeat = options.repeat or default_repeat(events, options.quick)
+            results["sizes"].append(bench_size(events, workdir, sides, report, repeat))
         if not options.skip_memory:
             if options.quick:  # a small table, so that even the smoke run spills
                 results["memory"] = bench_memory(QUICK_MEMORY_SPEC, workdir, report, ["--combine-users", "5000"])
             else:
                 results["memory"] = bench_memory(MEMORY_SPEC, workdir, report)
         if not options.skip_hadoop:
-            results["hadoop"] = bench_hadoop(workdir, report, 100_000 if options.quick else HADOOP_EVENTS)
+            results["hadoop"] = bench_hadoop(workdir, report, 100_000 if options.quick else HADOOP_EVENTS,
+                                             options.hadoop_repeat or (1 if options.quick else 3))
 
     largest = results["sizes"][-1]
-    inline_row = next(row for row in results["sizes"] if "inline" in row)
+    inline_row = next(row for row in results["sizes"] if "inline" in row["sides"])
     results["ratios"] = {
-        "local_vs_baseline": {"events": largest["events"],
-                              "ratio": round(largest["local"]["seconds"] / largest["baseline"]["seconds"], 3),
-                              "target": 0.8},
-        "inline_vs_baseline": {"events": inline_row["events"],
-                               "ratio": round(inline_row["inline"]["seconds"] / inline_row["baseline"]["seconds"], 3),
-                               "target": 1.0},
+        "local_vs_baseline": dict(events=largest["events"], target=TARGETS["local"], **largest["ratios"]["local"]),
+        "inline_vs_baseline": dict(events=inline_row["events"], target=TARGETS["inline"],
+                                   **inline_row["ratios"]["inline"]),
+        "streaming_vs_baseline": dict(events=inline_row["events"], target=None, **inline_row["ratios"]["streaming"]),
     }
     print()
-    print("scaling (seconds per million events):")
-    print("  %12s %10s %10s %10s" % ("events", "baseline", "local", "inline"))
+    print("scaling: s per million events (median) and peak RSS of the process tree:")
+    print("  %12s %16s %16s %16s %16s" % ("events", "plain count", "local", "inline", "seed streaming"))
     for row in results["sizes"]:
-        print("  %12d %10.2f %10.2f %10s" % (row["events"], row["baseline"]["seconds_per_million"],
-                                             row["local"]["seconds_per_million"],
-                                             "%.2f" % row["inline"]["seconds_per_million"] if "inline" in row else "-"))
+        cells = []
+        for side in ("baseline", "local", "inline", "streaming"):
+            entry = row["sides"].get(side)
+            cells.append("%.2fs %5.0fMiB" % (entry["seconds_per_million"]["median"], entry["peak_rss_mib"])
+                         if entry else "-")
+        print("  %12d %16s %16s %16s %16s" % (row["events"], *cells))
     for name, ratio in results["ratios"].items():
-        print("%s at %d events: %.2fx (target <= %.1fx)" % (name, ratio["events"], ratio["ratio"], ratio["target"]))
+        print("%s at %d events: %.2fx (rounds %.2f-%.2fx)%s" % (
+            name, ratio["events"], ratio["median"], ratio["min"], ratio["max"],
+            "" if ratio["target"] is None else "  target <= %.1fx%s" % (
+                ratio["target"], "" if ratio["median"] <= ratio["target"] else ", MISSED")))
     if options.json:
         os.makedirs(os.path.dirname(os.path.abspath(options.json)), exist_ok=True)
         with open(options.json, "w") as stream:

@@ -4,14 +4,16 @@
 #   share/hadoop/common/lib/        hadoop-common, hadoop-hdfs-client, the MapReduce client
 #                                   (LocalJobRunner) and their dependencies, from Maven Central
 #   share/hadoop/tools/lib/         hadoop-streaming-<version>.jar, where mrjob looks for it
-#   etc/hadoop/                     core-, hdfs-, mapred-site.xml, log4j.properties,
-#                                   hadoop-env.sh: written at every start, since they name
-#                                   this run's HDFS port and scratch folders
-#   etc/mrjob.conf                  mrjob settings the layout needs (MRJOB_CONF, see below)
+# and the configuration, per stack instance (the cache is shared by every instance, so nothing
+# that names a port or a folder of one instance may live there), in $STACK_SCRATCH/hadoop:
+#   conf/                           core-, hdfs-, mapred-site.xml, log4j.properties,
+#                                   hadoop-env.sh (HADOOP_CONF_DIR): written at every start,
+#                                   since they name this instance's HDFS port and folders
+#   mrjob.conf                      mrjob settings the layout needs (MRJOB_CONF, see below)
 # Jobs run with MapReduce's LocalJobRunner (mapreduce.framework.name=local) against the
 # stack's HDFS (fs.defaultFS=hdfs://127.0.0.1:$NAMENODE_PORT). Sourced by scripts/stack.
 #
-# Why etc/mrjob.conf: with the LocalJobRunner and an HDFS default file system, Hadoop 3.4
+# Why mrjob.conf: with the LocalJobRunner and an HDFS default file system, Hadoop 3.4
 # cannot take `-files hdfs:///...#name` (what mrjob passes for the job's script, mrjob.zip
 # and setup-wrapper.sh): it copies them into its staging folder on the local disk, then looks
 # for that copy on HDFS and fails with "Error launching job , bad input path : File does not
@@ -20,6 +22,8 @@
 # to file://$STACK_SCRATCH/hadoop/mrjob. Input and output paths stay on HDFS.
 
 HADOOP_STACK_HOME="$STACK_CACHE/hadoop/home"
+HADOOP_STACK_CONF="$STACK_SCRATCH/hadoop/conf"
+HADOOP_STACK_MRJOB_CONF="$STACK_SCRATCH/hadoop/mrjob.conf"
 HADOOP_STACK_SRC="$STACK_DIR/hadoop"
 
 hadoop_provision() {
@@ -60,7 +64,7 @@ _hadoop_site() {
 
 _hadoop_write_conf() {
   # The LocalJobRunner keeps its staging and system folders on the local disk.
-  local conf="$HADOOP_STACK_HOME/etc/hadoop" work="$STACK_SCRATCH/hadoop"
+  local conf="$HADOOP_STACK_CONF" work="$STACK_SCRATCH/hadoop"
   mkdir -p "$conf" "$work/tmp" "$work/local" "$work/logs" "$work/mrjob"
   _hadoop_site "$conf/core-site.xml" \
     fs.defaultFS "hdfs://$STACK_HOST:$NAMENODE_PORT" \
@@ -84,13 +88,13 @@ _hadoop_write_conf() {
   } >"$conf/hadoop-env.sh"
   # JSON, which mrjob reads with or without PyYAML. Why: see the top of this file.
   printf '{"runners": {"hadoop": {"hadoop_tmp_dir": "file://%s"}}}\n' "$work/mrjob" \
-    >"$HADOOP_STACK_HOME/etc/mrjob.conf"
+    >"$HADOOP_STACK_MRJOB_CONF"
 }
 
 hadoop_start() {
   _hadoop_write_conf
   local out
-  if ! out="$("$HADOOP_STACK_HOME/bin/hadoop" version 2>&1)" || [[ "$out" != Hadoop\ * ]]; then
+  if ! out="$(HADOOP_CONF_DIR="$HADOOP_STACK_CONF" "$HADOOP_STACK_HOME/bin/hadoop" version 2>&1)" || [[ "$out" != Hadoop\ * ]]; then
     echo "stack: $HADOOP_STACK_HOME/bin/hadoop version failed:" >&2
     echo "$out" | tail -n 40 >&2
     return 1
@@ -100,7 +104,7 @@ hadoop_start() {
 hadoop_stop() { :; }
 
 hadoop_status() {
-  if [[ -x "$HADOOP_STACK_HOME/bin/hadoop" && -f "$HADOOP_STACK_HOME/etc/hadoop/core-site.xml" ]]; then
+  if [[ -x "$HADOOP_STACK_HOME/bin/hadoop" && -f "$HADOOP_STACK_CONF/core-site.xml" ]]; then
     printf '%-9s ready    (no daemon) HADOOP_HOME=%s, fs.defaultFS hdfs://%s:%s, LocalJobRunner\n' \
       hadoop "$HADOOP_STACK_HOME" "$STACK_HOST" "$NAMENODE_PORT"
   else
@@ -111,6 +115,6 @@ hadoop_status() {
 
 hadoop_env() {
   echo "export HADOOP_HOME=$HADOOP_STACK_HOME"
-  echo "export HADOOP_CONF_DIR=$HADOOP_STACK_HOME/etc/hadoop"
-  echo "export MRJOB_CONF=$HADOOP_STACK_HOME/etc/mrjob.conf"
+  echo "export HADOOP_CONF_DIR=$HADOOP_STACK_CONF"
+  echo "export MRJOB_CONF=$HADOOP_STACK_MRJOB_CONF"
 }

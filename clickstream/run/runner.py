@@ -293,7 +293,9 @@ class BatchRun:
         uris = self.area.part_uris(job, partition, revision["parts"])
         rejected = {}
         try:
-            source = JobOutputSource(uris, self.settings.webhdfs_url) if uris else None
+            # an HDFS derived area's client (with run's hdfs_user) reads the parts back
+            source = JobOutputSource(uris, self.settings.webhdfs_url,
+                                     hdfs_client=getattr(self.area.derived, "client", None)) if uris else None
             stats = load_batch(self.db, job, source.records(rejected) if source else iter(()), revision["batch_id"],
                                uris, rejected, self.settings.chunk_size, force, revision.get("supersedes", ()))
         except (PyMongoError, ClickstreamError) as error:

@@ -10,7 +10,6 @@ from clickstream.config import DEFAULT_CONFIG
 from clickstream.errors import ClickstreamError, ConfigError
 from mr.catalog import mr_command_help
 
-MONGO_URI_ENV = ("CLICKSTREAM_MONGO_URI", "MONGODB_URI")
 
 
 def _fail(message, code=1):

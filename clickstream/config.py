@@ -64,22 +64,15 @@ def _coerce(setting, value, label, lenient):
         bad = not (isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value))
     elif isinstance(value, bool):
         bad = True
-    elif kind is int:
+    elif kind in (int, float):
         if lenient and isinstance(value, str):
             try:
-                return int(value.replace("_", "").strip())
+                return kind(value.replace("_", "").strip())
             except ValueError:
                 bad = True
-        elif lenient and isinstance(value, float) and value.is_integer():
+        elif kind is int and lenient and isinstance(value, float) and value.is_integer():
             return int(value)
-        bad = bad or not isinstance(value, int)
-    elif kind is float:
-        if lenient and isinstance(value, str):
-            try:
-                return float(value.replace("_", "").strip())
-            except ValueError:
-                bad = True
-        bad = bad or not isinstance(value, (int, float))
+        bad = bad or not isinstance(value, int if kind is int else (int, float))
     else:
         bad = not isinstance(value, str)
     if bad:

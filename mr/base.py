@@ -21,15 +21,21 @@ TASK_STDOUT_BUFFER = 1 << 16
 LOCAL_TASK_ENV = {"SETUPTOOLS_USE_DISTUTILS": "stdlib"}
 
 
-def counters_summary(step_counters):
-    """mrjob's per-step counters -> one line: the clickstream counters, rejects by reason."""
+def sum_counters(step_counters):
+    """mrjob's per-step counters -> one {group: {name: count}} summed over the steps."""
     totals = {}
     for counters in step_counters:
-        for group in (COUNTER_GROUP, REJECT_GROUP):
-            for name, count in counters.get(group, {}).items():
-                totals[(group, name)] = totals.get((group, name), 0) + count
-    own = ["%s %d" % (name, count) for (group, name), count in sorted(totals.items()) if group == COUNTER_GROUP]
-    rejected = sorted((name, count) for (group, name), count in totals.items() if group == REJECT_GROUP)
+        for group, names in counters.items():
+            for name, count in names.items():
+                totals.setdefault(group, {})[name] = totals.get(group, {}).get(name, 0) + count
+    return totals
+
+
+def counters_summary(step_counters):
+    """mrjob's per-step counters -> one line: the clickstream counters, rejects by reason."""
+    totals = sum_counters(step_counters)
+    own = ["%s %d" % item for item in sorted(totals.get(COUNTER_GROUP, {}).items())]
+    rejected = sorted(totals.get(REJECT_GROUP, {}).items())
     text = "clickstream counters: %s; rejected %d" % (", ".join(own) or "none", sum(c for _, c in rejected))
     if rejected:
         text += " (%s)" % ", ".join("%s %d" % item for item in rejected)

@@ -131,6 +131,11 @@ def plan_mr(manifest, raw_files, additive, force=False):
     return steps
 
 
+def next_generation(manifest):
+    """The generation a commit on top of ``manifest`` (or None) gets; it names the new part files."""
+    return (manifest or {}).get("generation", 0) + 1
+
+
 def commit_revision(manifest, job, partition, step, parts, counters, committed_at):
     """The manifest after committing ``step``'s output ``parts`` (names in the partition folder):
     a new dict with the next generation; superseded and replaced revisions are no longer live."""
@@ -147,7 +152,7 @@ def commit_revision(manifest, job, partition, step, parts, counters, committed_a
         "supersedes": [batch_id(job, partition, number) for number in step.supersedes],
         "counters": counters, "committed_at": committed_at})
     updated["revisions"] = sorted(revisions, key=lambda revision: revision["revision"])
-    updated["generation"] = (manifest or {}).get("generation", 0) + 1
+    updated["generation"] = next_generation(manifest)
     return updated
 
 

@@ -33,16 +33,6 @@ def broken(invariants):
     return [invariant for invariant in invariants if not invariant["ok"]]
 
 
-def sum_counters(step_counters):
-    """mrjob's per-step counters -> one {group: {name: count}}."""
-    totals = {}
-    for counters in step_counters:
-        for group, names in counters.items():
-            for name, count in names.items():
-                totals.setdefault(group, {})[name] = totals.get(group, {}).get(name, 0) + count
-    return totals
-
-
 class RunRecord:
     """The ``runs`` document of one invocation, written at the start and after every step, so a
     run that dies still leaves what it did (its status stays 'running')."""

@@ -14,8 +14,9 @@ from datetime import datetime, timezone
 from clickstream.errors import ClickstreamError, ConfigError
 from clickstream.layout import hour_partition
 from clickstream.run import plan
-from clickstream.run.lock import LockHeld, LockLost, PartitionLock
-from clickstream.run.records import RunRecord, broken, load_invariants, mr_invariants, sum_counters
+from clickstream.run.area import part_name
+from clickstream.run.lock import LockHeld, PartitionLock
+from clickstream.run.records import RunRecord, broken, load_invariants, mr_invariants
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_TEMPFAIL = 0, 1, 2, 75
 RUNNERS = ("inline", "local", "hadoop")
@@ -66,10 +67,6 @@ class RunSettings:
             plan.explicit_hours(self.hour, self.date, self.backfill, self.max_backfill_hours)
         if self.sink.startswith("hdfs://") and self.runner != "hadoop":
             raise ConfigError("--runner: %r cannot read the hdfs:// sink %r; use -r hadoop" % (self.runner, self.sink))
-        if self.lock_stale_seconds <= 0:
-            raise ConfigError("run.lock_stale_seconds: %r; expected a positive number" % self.lock_stale_seconds)
-        if self.chunk_size < 1:
-            raise ConfigError("load.chunk_size: %r; expected a positive integer" % self.chunk_size)
         return self
 
 
@@ -200,7 +197,7 @@ class BatchRun:
                 self.process_hour(hour)
                 if self.outcome.failure:
                     break
-        except (StepFailed, LockLost, ClickstreamError) as error:
+        except ClickstreamError as error:  # StepFailed, LockLost, PartitionChanged, a sink's ServiceError
             self.outcome.failure = str(error)
         summary = self.outcome.summary(time.monotonic() - started)
         self.record.finish(self.outcome.status(), self.outcome.exit_code(), summary, self.outcome.totals())
@@ -262,8 +259,9 @@ class BatchRun:
             self.area.discard(temp_relative)
             self._step(job, partition, step.revision, "mr", "failed", started, counts=counts, invariants=invariants)
             raise StepFailed("%s %s r%d: invariant broken: %s" % (job, partition, step.revision, _describe(invariants)))
+        generation = plan.next_generation(manifest)
         updated = plan.commit_revision(manifest, job, partition, step,
-                                       [self.area_part(manifest, name) for name in self.area.output_names(temp_relative)],
+                                       [part_name(generation, name) for name in self.area.output_names(temp_relative)],
                                        counts, datetime.now(timezone.utc).isoformat())
         self.area.commit(job, partition, temp_relative, updated)
         self.area.tidy(job, partition, updated)
@@ -276,12 +274,6 @@ class BatchRun:
             job, partition, step.revision, step.kind, len(step.inputs), counts.get("lines read", 0),
             counts.get("events valid", 0), counts["rejected"]))
         return updated
-
-    @staticmethod
-    def area_part(manifest, output_name):
-        from clickstream.run.area import part_name
-
-        return part_name((manifest or {}).get("generation", 0) + 1, output_name)
 
     def load_revision(self, job, partition, revision, force):
         from pymongo.errors import PyMongoError
@@ -334,6 +326,7 @@ def run_mrjob(job, settings, inputs, output_uri):
     """Run a job with mrjob's runner of ``settings.runner`` over ``inputs`` into ``output_uri``;
     returns its counters summed over steps. Raises whatever mrjob raises when the job fails."""
     from mr import job_class
+    from mr.base import sum_counters
 
     args = ["-r", settings.runner, "--output-dir", output_uri]
     if settings.mrjob_conf:

@@ -74,6 +74,15 @@ def user_totals(db):
     return {doc["user_id"]: (doc["click_count"], doc["actions"]) for doc in db.user_clicks.find()}
 
 
+def hourly_events(db):
+    return {doc["hour"]: doc["events"] for doc in db.hourly_activity.find()}
+
+
+def expected_hourly_events(lines):
+    hourly, _rejected = reference_hourly_activity(lines)
+    return {hour: record["events"] for hour, record in hourly.items()}
+
+
 def expected_totals(lines):
     expected, _rejected = reference_user_actions(lines)
     return {user: (record["click_count"], record["actions"]) for user, record in expected.items()}
@@ -87,9 +96,7 @@ def test_run_processes_an_hour_once_and_late_data_once_more(raw_root, mongo_db, 
     assert code == EXIT_OK, summary
     hour_lines = in_hour(first, HOUR)
     assert user_totals(mongo_db) == expected_totals(hour_lines)
-    hourly, _ = reference_hourly_activity(hour_lines)
-    assert {doc["hour"]: doc["events"] for doc in mongo_db.hourly_activity.find()} == {
-        key: value["events"] for key, value in hourly.items()}
+    assert hourly_events(mongo_db) == expected_hourly_events(hour_lines)
     derived = os.path.join(raw_root, "derived", "user-actions", hour_partition(HOUR))
     assert "_SUCCESS" in os.listdir(derived) and "_MANIFEST-000001.json" in os.listdir(derived)
 
@@ -105,9 +112,7 @@ def test_run_processes_an_hour_once_and_late_data_once_more(raw_root, mongo_db, 
     assert code == EXIT_OK, summary
     hour_lines = in_hour(corpus, HOUR)
     assert user_totals(mongo_db) == expected_totals(hour_lines)
-    hourly, _ = reference_hourly_activity(hour_lines)
-    assert {doc["hour"]: doc["events"] for doc in mongo_db.hourly_activity.find()} == {
-        key: value["events"] for key, value in hourly.items()}
+    assert hourly_events(mongo_db) == expected_hourly_events(hour_lines)
     # sessions: one document per session of the recomputed hour, none left from the first revision
     assert {doc["batches"][0] for doc in mongo_db.sessions.find()} == {"sessions:%s#r1" % hour_partition(HOUR)}
     manifest = json.load(open(os.path.join(derived, "_MANIFEST-000002.json")))
@@ -249,7 +254,5 @@ def test_force_redoes_every_step_and_counts_nothing_twice(raw_root, mongo_db, co
     assert code == EXIT_OK and run.outcome.mr_steps == 4 and run.outcome.loads == 4, summary
     hour_lines = in_hour(corpus, HOUR)
     assert user_totals(mongo_db) == expected_totals(hour_lines)
-    hourly, _ = reference_hourly_activity(hour_lines)
-    assert {doc["hour"]: doc["events"] for doc in mongo_db.hourly_activity.find()} == {
-        key: value["events"] for key, value in hourly.items()}
+    assert hourly_events(mongo_db) == expected_hourly_events(hour_lines)
     assert {doc["batches"][0] for doc in mongo_db.sessions.find()} == {"sessions:%s#r2" % hour_partition(HOUR)}

@@ -11,7 +11,6 @@ from clickstream.errors import ClickstreamError, ConfigError
 from mr.catalog import mr_command_help
 
 
-
 def _fail(message, code=1):
     click.echo("clickstream: error: %s" % message, err=True)
     sys.exit(code)

@@ -1,12 +1,24 @@
 """Loading one batch of a job's output into its serving collection, once: ledger check, indexes,
-chunked idempotent merges, then the ledger's 'complete' mark, only after every write succeeded."""
+chunked idempotent merges, then the ledger's 'complete' mark, only after every write succeeded.
+
+A loader either turns records into keyed updates (``iter_operations``, written here in chunks), or
+merges a whole batch itself (``load_batch(db, records, batch, rejected, chunk_size) -> stats``):
+the loaders whose documents span batches (a session crossing hours) need the batch's hours to
+replace that part of what they hold.
+"""
 import hashlib
 import os
 import re
+from dataclasses import dataclass
+
+from clickstream.layout import parse_date_option, parse_hour_option
 
 from clickstream.errors import ConfigError
 from loaders import bulk, ledger, user_clicks
-from loaders.serving import HourlyActivity, ProductPopularity, Sessions, SuspiciousUsers
+from loaders.hourly_activity import HourlyActivity
+from loaders.product_popularity import ProductPopularity
+from loaders.sessions import Sessions
+from loaders.suspicious_users import SuspiciousUsers
 
 LOADERS = {
     "user-actions": user_clicks,
@@ -16,6 +28,33 @@ LOADERS = {
     "suspicious-users": SuspiciousUsers,
 }
 _PARTITION = re.compile(r"dt=\d{4}-\d{2}-\d{2}(?:/hour=\d{2})?")
+_BATCH_PARTITION = re.compile(r":dt=(\d{4}-\d{2}-\d{2})(?:/hour=(\d{2}))?(?:#r\d+)?\Z")
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One load: its id; ``hours``, the raw partition's hour numbers it was computed from (one
+    hour, a whole day) or None when its id names no partition; ``supersedes``: batch ids it
+    replaces; ``force``: apply it even if the ledger says complete."""
+    id: str
+    hours: range = None
+    inputs: tuple = ()
+    supersedes: tuple = ()
+    force: bool = False
+
+
+def batch_hours(batch_id):
+    """The hour numbers a batch id's partition covers ('<job>:dt=D/hour=H[#rN]' -> one hour,
+    '<job>:dt=D' -> the day's 24), or None when it names no partition."""
+    match = _BATCH_PARTITION.search(batch_id)
+    if not match:
+        return None
+    day, hour = match.groups()
+    if hour is not None:
+        first = parse_hour_option("%sT%s" % (day, hour), "batch id")
+        return range(first, first + 1)
+    hours = parse_date_option(day, "batch id")
+    return range(hours[0], hours[-1] + 1)
 
 
 def loader_for(job):
@@ -52,14 +91,19 @@ def load_batch(db, job, records, batch_id, inputs, rejected, chunk_size=bulk.DEF
     ledger.begin_batch(db, loader.COLLECTION, batch_id, inputs)
     collection = db[loader.COLLECTION]
     loader.ensure_indexes(collection)
-    stats = bulk.new_stats()
     counted = _Counted(records)
-    operations = loader.iter_operations(counted, batch_id, rejected)
-    bulk.write_in_chunks(collection, operations, loader.KEY_FIELD, batch_id, stats, chunk_size)
+    if hasattr(loader, "load_batch"):
+        batch = Batch(batch_id, batch_hours(batch_id), tuple(inputs), tuple(supersedes), force)
+        stats = dict(bulk.new_stats(), **loader.load_batch(db, counted, batch, rejected, chunk_size))
+        stats.setdefault("superseded_deleted", 0)
+    else:
+        stats = bulk.new_stats()
+        operations = loader.iter_operations(counted, batch_id, rejected)
+        bulk.write_in_chunks(collection, operations, loader.KEY_FIELD, batch_id, stats, chunk_size)
+        stats["superseded_deleted"] = collection.delete_many(
+            {"batches": {"$in": list(supersedes)}}).deleted_count if supersedes else 0
     stats["records"] = counted.count
     stats["rejected"] = sum(rejected.values())
-    stats["superseded_deleted"] = collection.delete_many(
-        {"batches": {"$in": list(supersedes)}}).deleted_count if supersedes else 0
     ledger.complete_batch(db, loader.COLLECTION, batch_id, stats)
     return dict(stats, skipped=False, batch_id=batch_id)
 

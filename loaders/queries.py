@@ -21,7 +21,8 @@ SHELL = {
     "users_above": "db.user_clicks.find({{click_count: {{$gt: {n}}}}}, {{_id: 0}}).sort({{click_count: -1}})",
     "top_users": "db.user_clicks.find({{}}, {{_id: 0}}).sort({{click_count: -1, user_id: 1}}).limit({limit})",
     "user": "db.user_clicks.findOne({{user_id: {user}}}, {{_id: 0, batches: 0}})",
-    "user_sessions": "db.sessions.find({{user_id: {user}}}, {{_id: 0}}).sort({{start_time: -1}}).limit({limit})",
+    "user_sessions": "db.sessions.find({{user_id: {user}}}, {{_id: 0, timeline: 0}}).sort({{start_time: -1}})"
+                     ".limit({limit})",
     "hourly": "db.hourly_activity.find({{hour: {{$gte: \"{day}T00\", $lte: \"{day}T23\"}}}}, {{_id: 0}}).sort({{hour: 1}})",
     "top_products": "db.product_popularity.find({{}}, {{_id: 0}}).sort({{purchases: -1, views: -1, product_id: 1}})"
                     ".limit({limit})",

@@ -146,10 +146,13 @@ def reference_product_popularity(lines):
     return output, rejected
 
 
-def reference_sessions(lines, gap_minutes=30):
+def reference_sessions(lines, gap_minutes=30, max_session_hours=24):
     """Sessions: ({session_id: record}, rejected count). Each user's events are sorted by time,
     then action, page and product id (absent before present); events sharing a session id form
-    one session; the rest are split where the gap exceeds gap_minutes."""
+    one session; the rest are split where the gap exceeds gap_minutes. No session lasts
+    max_session_hours or more: the event that would make it so starts the next one, named
+    '<session id>#<start>' when it goes on a keyed session (a keyed group restarts under its own
+    id after a pause of max_session_hours or more)."""
     from datetime import timedelta
 
     records, rejected = _valid_records(lines)
@@ -162,14 +165,26 @@ def reference_sessions(lines, gap_minutes=30):
     output = {}
     for (user, session_id), events in groups.items():
         events.sort(key=lambda event: event[0])
-        pieces = [[events[0]]]
+        cap = timedelta(hours=max_session_hours)
+        pieces, continued = [[events[0]]], [False]
         for event in events[1:]:
-            if session_id is None and event[0][0] - pieces[-1][-1][0][0] > timedelta(minutes=gap_minutes):
+            moment, previous, first = event[0][0], pieces[-1][-1][0][0], pieces[-1][0][0][0]
+            if session_id is None and moment - previous > timedelta(minutes=gap_minutes):
                 pieces.append([])
+                continued.append(False)
+            elif session_id is not None and moment - previous >= cap:
+                pieces.append([])
+                continued.append(False)
+            elif moment - first >= cap:
+                pieces.append([])
+                continued.append(True)
             pieces[-1].append(event)
-        for piece in pieces:
+        for piece, goes_on in zip(pieces, continued):
             start, end = piece[0][0][0], piece[-1][0][0]
-            name = session_id if session_id is not None else "%s#%s" % (user, iso(start))
+            if session_id is None:
+                name = "%s#%s" % (user, iso(start))
+            else:
+                name = "%s#%s" % (session_id, iso(start)) if goes_on else session_id
             pages, actions = [], []
             for order, action, page, product in piece:
                 if action in ("page_view", "view_product"):

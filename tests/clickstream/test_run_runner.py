@@ -12,7 +12,7 @@ from clickstream.run.lock import LOCKS
 from clickstream.run.records import RUNS
 from clickstream.run.runner import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, BatchRun, RunSettings, run_mrjob
 from corpus import generated_lines
-from reference import reference_event, reference_hourly_activity, reference_user_actions
+from reference import reference_event, reference_hourly_activity, reference_sessions, reference_user_actions
 
 pytestmark = pytest.mark.inline_runner
 HOUR = parse_hour_option("2024-12-29T03")
@@ -83,6 +83,14 @@ def expected_hourly_events(lines):
     return {hour: record["events"] for hour, record in hourly.items()}
 
 
+def session_events(db):
+    return {doc["session_id"]: doc["events"] for doc in db.sessions.find()}
+
+
+def expected_session_events(lines):
+    return {name: record["events"] for name, record in reference_sessions(lines)[0].items()}
+
+
 def expected_totals(lines):
     expected, _rejected = reference_user_actions(lines)
     return {user: (record["click_count"], record["actions"]) for user, record in expected.items()}
@@ -114,7 +122,7 @@ def test_run_processes_an_hour_once_and_late_data_once_more(raw_root, mongo_db, 
     assert user_totals(mongo_db) == expected_totals(hour_lines)
     assert hourly_events(mongo_db) == expected_hourly_events(hour_lines)
     # sessions: one document per session of the recomputed hour, none left from the first revision
-    assert {doc["batches"][0] for doc in mongo_db.sessions.find()} == {"sessions:%s#r1" % hour_partition(HOUR)}
+    assert session_events(mongo_db) == expected_session_events(hour_lines)
     manifest = json.load(open(os.path.join(derived, "_MANIFEST-000002.json")))
     assert [(r["revision"], r["kind"], len(r["inputs"])) for r in manifest["revisions"]] == [(0, "full", 1),
                                                                                           (1, "delta", 1)]
@@ -255,4 +263,4 @@ def test_force_redoes_every_step_and_counts_nothing_twice(raw_root, mongo_db, co
     hour_lines = in_hour(corpus, HOUR)
     assert user_totals(mongo_db) == expected_totals(hour_lines)
     assert hourly_events(mongo_db) == expected_hourly_events(hour_lines)
-    assert {doc["batches"][0] for doc in mongo_db.sessions.find()} == {"sessions:%s#r2" % hour_partition(HOUR)}
+    assert session_events(mongo_db) == expected_session_events(hour_lines)

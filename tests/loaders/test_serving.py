@@ -7,7 +7,8 @@ from corpus import bot_lines, generated_lines
 from loaders.joboutput import read_job_output
 from loaders.load import load_batch
 from loaders.queries import hourly_series, top_products, top_users, user_profile, users_above, suspicious
-from reference import (reference_hourly_activity, reference_product_popularity, reference_sessions,
+from mr.mr_sessions import MRSessions
+from reference import (reference_event, reference_hourly_activity, reference_product_popularity, reference_sessions,
                        reference_suspicious_users, reference_user_actions)
 
 
@@ -59,11 +60,23 @@ def test_products_add_up_across_batches_and_rank(mongo_db, lines):
         assert row["view_to_cart"] == (round(carts / views, 6) if views else None)
 
 
-def test_user_profile_with_sessions(mongo_db, lines):
+def load_sessions_by_day(db, run_job, lines):
+    """The sessions job over each UTC day's events, loaded as that day's batch (a hand load)."""
+    days = {}
+    for line in lines:
+        parsed = reference_event(line)
+        days.setdefault(parsed[2].strftime("%Y-%m-%d") if parsed else None, []).append(line)
+    for day, day_lines in days.items():
+        if day is not None:
+            output, _counters = run_job(MRSessions, day_lines)
+            load(db, "sessions", output, "sessions:dt=%s" % day)
+
+
+def test_user_profile_with_sessions(mongo_db, lines, run_job):
     users, _ = reference_user_actions(lines)
     sessions, _ = reference_sessions(lines)
     load(mongo_db, "user-actions", users, "all")
-    load(mongo_db, "sessions", sessions, "all")
+    load_sessions_by_day(mongo_db, run_job, lines)
     busiest = top_users(mongo_db, 1)[0]["user_id"]
     assert busiest == min(users, key=lambda user: (-users[user]["click_count"], user))
     profile, recent = user_profile(mongo_db, busiest, sessions=100)

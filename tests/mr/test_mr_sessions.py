@@ -16,8 +16,19 @@ def corpus():
     return lines, expected, rejected
 
 
+# What the loader needs to merge sessions across batches, beyond the seed's session_data shape.
+MERGE_FIELDS = ("sid", "continues", "continued", "timeline", "gap_us", "cap_us")
+
+
+def served(output):
+    return {key: {name: value for name, value in record.items() if name not in MERGE_FIELDS}
+            for key, record in output.items()}
+
+
 def _check(output, counters, expected, rejected):
-    assert output == expected
+    assert served(output) == expected
+    for record in output.values():
+        assert len(record["timeline"]) == record["events"]
     assert sum(counters.get("clickstream rejected", {}).values()) == rejected
     assert counters["clickstream"]["sessions output"] == len(expected)
     assert counters["clickstream"]["events valid"] == sum(record["events"] for record in expected.values())
@@ -69,3 +80,33 @@ def test_bad_gap_fails_at_start_up(value):
     # mrjob turns argparse's exit into ValueError when a job is built from an argument list.
     with pytest.raises(ValueError, match="argument --session-gap-minutes: '%s'" % value):
         MRSessions(args=["--session-gap-minutes", value, "input.jsonl"])
+
+
+def long_session_lines():
+    """One user with a session id and one without, an event every 10 minutes for 7 hours; the
+    keyed one pauses 30 minutes, then buys."""
+    lines = []
+    for step in range(43):
+        minute = 10 * step
+        stamp = "2024-12-29T%02d:%02d:00Z" % (8 + minute // 60, minute % 60)
+        lines.append(b'{"user_id": "long", "action": "click", "timestamp": "%s"}' % stamp.encode())
+        lines.append(b'{"user_id": "keyed", "session_id": "k1", "action": "click", "timestamp": "%s"}'
+                     % stamp.encode())
+    lines.append(b'{"user_id": "keyed", "session_id": "k1", "action": "purchase", "timestamp": "2024-12-29T15:30:00Z"}')
+    return lines
+
+
+@pytest.mark.inline_runner
+@pytest.mark.parametrize("hours, long_pieces, keyed_pieces", [(1, 8, 8), (2.5, 3, 4), (24, 1, 1)])
+def test_max_session_hours_cuts_long_sessions(run_job, hours, long_pieces, keyed_pieces):
+    lines = long_session_lines()
+    expected, rejected = reference_sessions(lines, max_session_hours=hours)
+    output, counters = run_job(MRSessions, lines, extra_args=["--max-session-hours", str(hours)], files=2)
+    _check(output, counters, expected, rejected)
+    for user, pieces in (("long", long_pieces), ("keyed", keyed_pieces)):
+        sessions = sorted((record for record in output.values() if record["user_id"] == user),
+                          key=lambda record: record["start_time"])
+        assert len(sessions) == pieces
+        assert [record["continues"] for record in sessions] == [False] + [True] * (pieces - 1)
+        assert [record["continued"] for record in sessions] == [True] * (pieces - 1) + [False]
+        assert sum(record["events"] for record in sessions) == 43 + (user == "keyed")

@@ -34,6 +34,7 @@ def _sink_problem(value):
 _CHECKS = {  # check -> (value -> whether it is good, what was expected)
     "positive_int": (lambda value: value >= 1, "expected a positive integer"),
     "positive_seconds": (lambda value: value > 0, "expected a positive number of seconds"),
+    "positive_number": (lambda value: value > 0, "expected a number above 0"),
     "seconds": (lambda value: value >= 0, "expected a number of seconds >= 0"),
     "http_url": (lambda value: re.match(r"https?://[^/]+", value), "expected http://host:port"),
     "topic": (lambda value: _TOPIC.match(value), "is not a Kafka topic name; expected 1-249 of [A-Za-z0-9._-]"),

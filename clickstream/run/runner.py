@@ -47,6 +47,8 @@ class RunSettings:
     chunk_size: int = 1000
     lock_stale_seconds: float = 1800.0
     max_backfill_hours: int = 744
+    session_gap_minutes: float = 30.0
+    max_session_hours: float = 24.0
     command: list = field(default_factory=list)
 
     def validate(self):
@@ -329,6 +331,9 @@ def run_mrjob(job, settings, inputs, output_uri):
     from mr.base import sum_counters
 
     args = ["-r", settings.runner, "--output-dir", output_uri]
+    if job == "sessions":
+        args += ["--session-gap-minutes", repr(settings.session_gap_minutes),
+                 "--max-session-hours", repr(settings.max_session_hours)]
     if settings.mrjob_conf:
         args += ["-c", settings.mrjob_conf]
     instance = job_class(job)(args=args + list(inputs))

@@ -16,6 +16,7 @@ from clickstream.layout import hour_partition
 from clickstream.run import plan
 from clickstream.run.area import part_name
 from clickstream.run.lock import LockHeld, PartitionLock
+from clickstream.run.merge_lock import merge_lock
 from clickstream.run.records import RunRecord, broken, load_invariants, mr_invariants
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_TEMPFAIL = 0, 1, 2, 75
@@ -278,14 +279,22 @@ class BatchRun:
         return updated
 
     def load_revision(self, job, partition, revision, force):
+        from loaders.load import loader_for
+
+        started = time.monotonic()
+        uris = self.area.part_uris(job, partition, revision["parts"])
+        rejected = {}
+        if hasattr(loader_for(job), "load_batch"):  # it merges across batches: one such load at a time
+            with merge_lock(self.db, self.collections[job], self.run_id, self.settings.lock_stale_seconds):
+                return self._load(job, partition, revision, force, started, uris, rejected)
+        return self._load(job, partition, revision, force, started, uris, rejected)
+
+    def _load(self, job, partition, revision, force, started, uris, rejected):
         from pymongo.errors import PyMongoError
 
         from loaders.joboutput import JobOutputSource
         from loaders.load import load_batch
 
-        started = time.monotonic()
-        uris = self.area.part_uris(job, partition, revision["parts"])
-        rejected = {}
         try:
             # an HDFS derived area's client (with run's hdfs_user) reads the parts back
             source = JobOutputSource(uris, self.settings.webhdfs_url,

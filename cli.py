@@ -449,7 +449,7 @@ def suspicious_command(limit, mongo_uri, db, as_json, as_csv):
     from loaders.queries import suspicious
 
     _emit(_with_db(mongo_uri, db, lambda database: suspicious(database, limit)),
-          ["user_id", "window", "rule_names", "events"], as_json, as_csv)
+          ["user_id", "rule_names", "events", "window_hours"], as_json, as_csv)
 
 
 @main.command()

@@ -178,3 +178,53 @@ def test_a_record_outside_the_batch_hour_is_rejected(mongo_db, run_job):
     stats = load_batch(mongo_db, "suspicious-users", iter(output.items()), hour_batch_id("%sT00" % DAY), [], rejected)
     assert rejected == {"hour_outside_batch": len(output) - 1}
     assert stats["records"] == stats["upserted"] + stats["rejected"]
+
+
+GOOD_KEY = "u|%sT00" % DAY
+GOOD = {"user_id": "u", "hour": "%sT00" % DAY, "events": 2, "views": 1, "first": 1735430400000000,
+        "last": 1735430401000000, "gap_sum": 1000000, "gap_squares": "1000000000000", "busiest": 2,
+        "busiest_at": 1735430400000000, "head": [1735430400000000, 1735430401000000], "tail": [],
+        "settings": {"window_hours": 24, "max_events_per_minute": 30, "min_events_for_regularity": 20,
+                     "max_gap_cv": 0.1, "min_views_only": 50}}
+
+
+@pytest.mark.parametrize("change, reason", [
+    ({}, None),
+    ({"user_id": ""}, "bad_user"),
+    ({"user_id": 7}, "bad_user"),
+    ({"hour": "2024-12-29T24"}, "bad_hour"),
+    ({"hour": "%sT01" % DAY}, "bad_figures"),  # the times are not in that hour
+    ({"events": 0}, "bad_figures"),
+    ({"events": True}, "bad_figures"),
+    ({"views": 3}, "bad_figures"),
+    ({"gap_squares": 10 ** 12}, "bad_figures"),
+    ({"gap_squares": "-1"}, "bad_figures"),
+    ({"head": [1735430401000000, 1735430400000000]}, "bad_figures"),
+    ({"tail": [1735430400000000]}, "bad_figures"),
+    ({"busiest_at": 1735430402000000}, "bad_figures"),
+    ({"settings": {"window_hours": 24}}, "bad_settings"),
+    ({"settings": dict(GOOD["settings"], window_hours=0)}, "bad_settings"),
+    ({"settings": dict(GOOD["settings"], max_gap_cv="0.1")}, "bad_settings"),
+    ({"first": None}, "bad_figures"),
+    ({"tail": None}, "bad_figures"),
+])
+def test_malformed_records_are_counted_with_their_reason(mongo_db, change, reason):
+    value = dict(GOOD, **change)
+    rejected = {}
+    stats = load_batch(mongo_db, "suspicious-users", iter([(GOOD_KEY, value)]), "suspicious-users:files:x", [],
+                       rejected)
+    assert rejected == ({reason: 1} if reason else {})
+    assert stats["records"] == stats["upserted"] + stats["rejected"] == 1
+
+
+@pytest.mark.parametrize("records, reason", [
+    ([(GOOD_KEY, GOOD), (GOOD_KEY, GOOD)], "duplicate_user_hour"),
+    ([(GOOD_KEY, GOOD), ("v|%sT00" % DAY, dict(GOOD, user_id="v", settings=dict(GOOD["settings"], window_hours=2)))],
+     "mixed_settings"),
+    ([(GOOD_KEY, GOOD), ("other-key", GOOD)], "bad_key"),
+    ([(GOOD_KEY, GOOD), (GOOD_KEY, ["not", "a", "record"])], "bad_record"),
+])
+def test_records_that_contradict_the_batch_are_rejected(mongo_db, records, reason):
+    rejected = {}
+    load_batch(mongo_db, "suspicious-users", iter(records), "suspicious-users:files:x", [], rejected)
+    assert rejected == {reason: 1}

@@ -126,7 +126,7 @@ def _merge_users(state, served, users, changed, incoming, batch_hours, settings,
     wanted = [_day_id(user_id, day) for user_id in users for day in days[user_id]]
     wanted += [_windows_id(user_id) for user_id in users]
     found = {document["_id"]: document for document in state.find({"_id": {"$in": wanted}})}
-    state_writes, served_writes = [], []
+    state_writes, served_writes, served_deletes = [], [], []
     for user_id in users:
         figures_by_hour = {}
         for day in days[user_id]:
@@ -153,12 +153,13 @@ def _merge_users(state, served, users, changed, incoming, batch_hours, settings,
                 "user_id": user_id, "rules": rules, "rule_names": [rule["rule"] for rule in rules], "events": events,
                 "window_hours": width, "batch": batch_id, "updated_at": now}, upsert=True))
             stats["users_flagged"] += 1
-        else:
-            if _windows_id(user_id) in found:
-                state_writes.append(DeleteOne({"_id": _windows_id(user_id)}))
-            served_writes.append(DeleteOne({"_id": user_id}))
+        elif _windows_id(user_id) in found:  # a served document exists exactly when its windows do
+            state_writes.append(DeleteOne({"_id": _windows_id(user_id)}))
+            served_deletes.append(DeleteOne({"_id": user_id}))
             stats["users_cleared"] += 1
-    # The state first: a served document is never ahead of the figures it was judged from.
+    # A served document goes before its windows and is written after them, so a load that dies
+    # part-way leaves windows for the replay to find.
+    _write(served, served_deletes, stats)
     _write(state, state_writes, stats)
     _write(served, served_writes, stats)
 
@@ -189,7 +190,7 @@ def _write(collection, operations, stats):
     if not operations:
         return
     try:
-        collection.bulk_write(operations, ordered=True)
+        collection.bulk_write(operations, ordered=False)
     except BulkWriteError as error:
         first = (error.details.get("writeErrors") or [{}])[0]
         raise ServiceError("bulk write to %s failed: code %s: %s" % (

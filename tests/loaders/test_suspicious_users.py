@@ -228,3 +228,48 @@ def test_records_that_contradict_the_batch_are_rejected(mongo_db, records, reaso
     rejected = {}
     load_batch(mongo_db, "suspicious-users", iter(records), "suspicious-users:files:x", [], rejected)
     assert rejected == {reason: 1}
+
+
+def test_the_documents_of_one_user_and_hour_give_way(mongo_db):
+    from pymongo import ASCENDING, IndexModel
+
+    old = mongo_db.suspicious_users
+    old.create_indexes([IndexModel([("flag_key", ASCENDING)], unique=True, name="flag_key_unique")])
+    old.insert_many([{"flag_key": "u|suspicious-users:dt=%s/hour=0%d" % (DAY, hour), "user_id": "u", "rules": []}
+                     for hour in range(2)])
+    rejected = {}
+    load_batch(mongo_db, "suspicious-users", iter([(GOOD_KEY, GOOD)]), "suspicious-users:files:x", [], rejected)
+    assert not rejected and old.count_documents({}) == 0
+    assert "flag_key_unique" not in old.index_information() and "user_id_unique" in old.index_information()
+
+
+@pytest.mark.inline_runner
+@pytest.mark.parametrize("failing_write", [2, 4, 6])
+def test_a_load_that_dies_part_way_is_completed_by_loading_it_again(mongo_db, run_job, monkeypatch, failing_write):
+    import mongomock
+
+    lines = (metronome("steady", 30, 240, 45) + metronome("bot-a", 3600 + 10, 7, 400) +
+             [line("late-%d" % number, "page_view", stamp(3600 + 50 * step + number)) for number in range(3) for step in range(60)])
+    load_hours(mongo_db, run_job, metronome("steady", 30, 240, 45) + metronome("bot-b", 3600 + 20, 7, 400))
+    hour = "%sT01" % DAY
+    output, _ = run_job(MRSuspiciousUsers, by_hour(lines)[hour])
+    real_bulk_write, calls = mongomock.collection.Collection.bulk_write, []
+
+    def dying_bulk_write(self, operations, *args, **kwargs):
+        calls.append(self.name)
+        if len(calls) == failing_write:
+            raise RuntimeError("killed")
+        return real_bulk_write(self, operations, *args, **kwargs)
+
+    monkeypatch.setattr(mongomock.collection.Collection, "bulk_write", dying_bulk_write)
+    with pytest.raises(RuntimeError, match="killed"):
+        load_batch(mongo_db, "suspicious-users", iter(output.items()), hour_batch_id(hour, 1), [], {}, chunk_size=2,
+                   supersedes=(hour_batch_id(hour),))
+    monkeypatch.setattr(mongomock.collection.Collection, "bulk_write", real_bulk_write)
+    load_batch(mongo_db, "suspicious-users", iter(output.items()), hour_batch_id(hour, 1), [], {}, chunk_size=2,
+               supersedes=(hour_batch_id(hour),))
+    everything = [raw for other, raws in by_hour(metronome("steady", 30, 240, 45) + metronome(
+        "bot-b", 3600 + 20, 7, 400)).items() if other != hour for raw in raws] + by_hour(lines)[hour]
+    expected, _ = reference_suspicious_window(everything)
+    assert "bot-b" not in expected and {"steady", "bot-a", "late-0"} <= set(expected)  # the revision drops bot-b
+    assert served(mongo_db) == expected

@@ -133,14 +133,16 @@ def _merge_users(state, served, users, changed, incoming, batch_hours, settings,
             for hh, figures in found.get(_day_id(user_id, day), {}).get("hours", {}).items():
                 figures_by_hour[hour_number("%sT%s" % (day, hh))] = figures
         new = incoming.get(user_id, {})
+        # Also any hour of the batch the state holds but the roster missed (a load that died before it).
+        hours = changed[user_id] | {hour for hour in batch_hours if hour in figures_by_hour}
         for hour in batch_hours:
             if hour in new:
                 stats["matched" if hour in figures_by_hour else "upserted"] += 1
                 figures_by_hour[hour] = new[hour]
             else:
                 figures_by_hour.pop(hour, None)
-        state_writes.extend(_day_writes(user_id, changed[user_id], new, figures_by_hour))
-        starts = starts_touching(changed[user_id], width)
+        state_writes.extend(_day_writes(user_id, hours, new, figures_by_hour))
+        starts = starts_touching(hours, width)
         windows = {hour_number(start): fired
                    for start, fired in found.get(_windows_id(user_id), {}).get("windows", {}).items()}
         windows = {start: fired for start, fired in windows.items() if start not in starts}
@@ -148,7 +150,8 @@ def _merge_users(state, served, users, changed, incoming, batch_hours, settings,
         if windows:
             rules, events = user_flags(windows, settings)
             state_writes.append(ReplaceOne({"_id": _windows_id(user_id)}, {
-                "user_id": user_id, "windows": {hour_text(start): fired for start, fired in windows.items()}}, upsert=True))
+                "user_id": user_id, "windows": {hour_text(start): fired for start, fired in windows.items()}},
+                upsert=True))
             served_writes.append(ReplaceOne({"_id": user_id}, {
                 "user_id": user_id, "rules": rules, "rule_names": [rule["rule"] for rule in rules], "events": events,
                 "window_hours": width, "batch": batch_id, "updated_at": now}, upsert=True))

@@ -249,7 +249,8 @@ def test_a_load_that_dies_part_way_is_completed_by_loading_it_again(mongo_db, ru
     import mongomock
 
     lines = (metronome("steady", 30, 240, 45) + metronome("bot-a", 3600 + 10, 7, 400) +
-             [line("late-%d" % number, "page_view", stamp(3600 + 50 * step + number)) for number in range(3) for step in range(60)])
+             [line("late-%d" % number, "page_view", stamp(3600 + 50 * step + number))
+              for number in range(3) for step in range(60)])
     load_hours(mongo_db, run_job, metronome("steady", 30, 240, 45) + metronome("bot-b", 3600 + 20, 7, 400))
     hour = "%sT01" % DAY
     output, _ = run_job(MRSuspiciousUsers, by_hour(lines)[hour])

@@ -274,3 +274,18 @@ def test_a_load_that_dies_part_way_is_completed_by_loading_it_again(mongo_db, ru
     expected, _ = reference_suspicious_window(everything)
     assert "bot-b" not in expected and {"steady", "bot-a", "late-0"} <= set(expected)  # the revision drops bot-b
     assert served(mongo_db) == expected
+
+
+@pytest.mark.inline_runner
+def test_clickstream_run_passes_its_window_setting_to_the_job(tmp_path):
+    from clickstream.run.runner import RunSettings, run_mrjob
+    from loaders.joboutput import output_files, read_job_output
+
+    source = tmp_path / "input.jsonl"
+    source.write_bytes(b"\n".join(metronome("slow-bot", 30, 240, 20)) + b"\n")
+    settings = RunSettings(sink=str(tmp_path), mongo_uri="mongodb://unused/", jobs=["suspicious-users"],
+                           runner="inline", suspicious_window_hours=5)
+    run_mrjob("suspicious-users", settings, [str(source)], str(tmp_path / "out"))
+    lines = [raw for path in output_files([str(tmp_path / "out")]) for raw in open(path, "rb")]
+    records = list(read_job_output(lines, {}))
+    assert len(records) == 2 and {value["settings"]["window_hours"] for _key, value in records} == {5}

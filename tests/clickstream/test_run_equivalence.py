@@ -11,7 +11,7 @@ from pymongo.errors import AutoReconnect
 from clickstream.layout import MICROS_PER_HOUR, hour_partition
 from clickstream.run.area import open_area
 from clickstream.run.runner import EXIT_FAILED, EXIT_OK, BatchRun, RunSettings
-from equivalence import build_corpus, check, compare, land, summary_line, test_seed
+from equivalence import build_corpus, check, compare, corpus_seed, land, summary_line
 from mr import JOBS
 
 pytestmark = pytest.mark.inline_runner
@@ -61,7 +61,7 @@ def run_hour(root, db, hour, chunk_size=10):
 
 
 def test_hourly_runs_in_any_order_with_failures_and_late_files_equal_one_pass(tmp_path, mongo_db):
-    seed = test_seed()
+    seed = corpus_seed()
     print("equivalence seed %d (CLICKSTREAM_TEST_SEED=%d replays it)" % (seed, seed))
     corpus = build_corpus(seed, hours=5, events=600, users=100)
     root = str(tmp_path / "raw")

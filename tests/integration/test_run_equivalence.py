@@ -13,7 +13,7 @@ import pymongo
 import pytest
 
 from clickstream.layout import hour_partition
-from equivalence import build_corpus, check, compare, summary_line, test_seed
+from equivalence import build_corpus, check, compare, corpus_seed, summary_line
 from reference import reference_event
 from test_ingest_support import CLICKSTREAM, create_topic, delete_topic, ingest_command, produce, run, start, tail
 
@@ -84,7 +84,7 @@ def kill_mid_run(hour, env, database, log_path, after_steps, deadline_seconds=30
 
 def test_hourly_runs_in_shuffled_order_with_a_kill_and_late_events_equal_one_pass(kafka_bootstrap, mongodb_uri,
                                                                                    topic, database, tmp_path):
-    seed = test_seed()
+    seed = corpus_seed()
     print("equivalence seed %d (CLICKSTREAM_TEST_SEED=%d replays it), runner %s" % (seed, seed, RUNNER))
     corpus = build_corpus(seed, hours=7, events=1500, users=400)
     started = time.monotonic()

@@ -101,7 +101,7 @@ def test_hourly_runs_in_shuffled_order_with_a_kill_and_late_events_equal_one_pas
     order = list(corpus.hours)
     rng = random.Random(seed)
     rng.shuffle(order)
-    victim, after_steps = order[len(order) // 2], rng.randint(1, 8)  # 8: the sessions job committed
+    victim, after_steps = order[len(order) // 2], rng.randint(1, 8)  # steps: a job run or a load; 8: sessions loaded
     print("hours in order: %s; %s SIGKILLed after %d steps" % (" ".join(hour_text(hour) for hour in order),
                                                                hour_text(victim), after_steps))
     for hour in order:

@@ -59,7 +59,7 @@ def generated(seed, hours, events, users):
     """The generator's stream over ``hours - 1`` hours (its sessions run on into the last one),
     with the session id dropped from about 40% of the sessions, so gap-cut sessions cross hours too."""
     spec = GeneratorSpec(events=events, users=users, seed=seed, span_hours=hours - 1, malformed_fraction=0.01,
-                         products=30)
+                         products=30, zipf_exponent=0.4)  # a flatter tail than the default: more users
     rng = random.Random(seed)
     keyless, lines = {}, []
     for users_of_chunk, chunk in iter_event_chunks(spec):

@@ -58,14 +58,19 @@ def stream(days, users, events_per_hour, seed=SEED):
     """The generated lines by hour number: {hour: [line]} (malformed lines none: the bench is about cost)."""
     spec = GeneratorSpec(events=days * 24 * events_per_hour, users=users, seed=seed, span_hours=days * 24, start=START)
     rng = random.Random(seed)
-    keyless, by_hour = {}, {}
+    keyless, by_hour, latest = {}, {}, None
     for _users, chunk in iter_event_chunks(spec):
         for line in encode_lines(chunk).splitlines():
             record = json.loads(line)
+            moment = datetime.fromisoformat(record["timestamp"].replace("Z", "+00:00"))
+            if latest is not None and (latest - moment).total_seconds() > spec.span_hours * 1800:
+                # the generator wraps session starts around to the span's beginning once they pass
+                # its end; what follows would double the first hours: the stream stops here
+                return by_hour
+            latest = moment if latest is None else max(latest, moment)
             if keyless.setdefault(record["session_id"], rng.random() < KEYLESS_FRACTION):
                 del record["session_id"]
                 line = json.dumps(record).encode()
-            moment = datetime.fromisoformat(record["timestamp"].replace("Z", "+00:00"))
             by_hour.setdefault(int(moment.timestamp()) // 3600, []).append(line)
     return by_hour
 

@@ -6,7 +6,8 @@ the README's performance table.
 Every figure is a median with its spread (min–max); a target is judged on the median, and a
 missed one says by how much. A missing result file renders as "not measured yet". The
 end-to-end slot reads ``e2e.json``: either ``{"rows": [{"what", "figure", "target"?, "command"?}]}``
-or ``{"events": N, "seconds": {"median", "min", "max"}}``.
+or ``{"events": N, "seconds": {"median", "min", "max"}}``. ``history.json`` (bench/bench_history.py) gives
+the late-vs-early row, with the load average it was measured under.
 """
 import argparse
 import json
@@ -15,7 +16,7 @@ import sys
 
 from bench import targets
 
-RESULT_NAMES = ("events", "mr", "ingest", "loader", "e2e")
+RESULT_NAMES = ("events", "mr", "ingest", "loader", "e2e", "history")
 README_START = "<!-- bench:table -->"
 README_END = "<!-- /bench:table -->"
 NOT_MEASURED = "not measured yet"
@@ -194,9 +195,35 @@ def e2e_rows(result):
     return [row("end to end", "see `bench/results/e2e.json`", command)]
 
 
+def history_rows(result):
+    command = "`python -m bench.bench_history`"
+    if not result:
+        return [missing_row("hourly `clickstream run` late vs early in a multi-day stream", command)]
+    early, late = result["early"], result["late"]
+    load = result["load_average"]
+    return [row(
+        "hourly `clickstream run` (five jobs, `-r %s`, stack MongoDB), late vs early in a %g-day stream of %s events, "
+        "%s users" % (result["runner"], result["days"], "{:,}".format(result["events"]), "{:,}".format(result["users"])),
+        "late (%s..%s, %s events/hour) %s s vs early (%s..%s, %s) %s s: %s; loads alone %s s vs %s s: %s; load "
+        "average %.0f–%.0f on %d cores%s" % (
+            late["hours"][0], late["hours"][-1], _median_int(late["events"]), spread(late["seconds"], "%.1f"),
+            early["hours"][0], early["hours"][-1], _median_int(early["events"]), spread(early["seconds"], "%.1f"),
+            ratio_text(result["ratio"]), spread(late["load_seconds"], "%.1f"), spread(early["load_seconds"], "%.1f"),
+            ratio_text(result["load_ratio"]), min(load["before"][0], load["after"][0]),
+            max(load["before"][0], load["after"][0]), load["cpus"],
+            " (a busy machine)" if max(load["before"][0], load["after"][0]) > load["cpus"] else ""),
+        command, targets.Target(result.get("target", targets.HISTORY.bound), at_most=True), result["ratio"]["median"])]
+
+
+def _median_int(values):
+    import statistics
+
+    return "{:,.0f}".format(statistics.median(values))
+
+
 def all_rows(results):
     return (event_rows(results.get("events")) + mr_rows(results.get("mr")) + ingest_rows(results.get("ingest"))
-            + loader_rows(results.get("loader")) + e2e_rows(results.get("e2e")))
+            + loader_rows(results.get("loader")) + e2e_rows(results.get("e2e")) + history_rows(results.get("history")))
 
 
 # --- the documents --------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from clickstream.generator import GeneratorSpec, encode_lines, iter_event_chunks
 from reference import (iso, reference_event, reference_hourly_activity, reference_product_popularity,
-                       reference_sessions, reference_user_actions)
+                       reference_sessions, reference_suspicious_window, reference_user_actions)
 
 START = datetime(2024, 12, 29, tzinfo=timezone.utc)
 SEED_VARIABLE = "CLICKSTREAM_TEST_SEED"
@@ -187,6 +187,14 @@ def served_products(db):
             for doc in db.product_popularity.find()}
 
 
+def served_suspicious(db):
+    flagged = {}
+    for doc in db.suspicious_users.find():
+        assert doc["user_id"] not in flagged, "user %r flagged twice" % (doc["user_id"],)
+        flagged[doc["user_id"]] = {name: doc.get(name) for name in SUSPICIOUS_FIELDS}
+    return flagged
+
+
 def served_sessions(db):
     sessions = {}
     for doc in db.sessions.find():
@@ -200,6 +208,7 @@ def served_sessions(db):
 USER_FIELDS = ("click_count", "actions", "last_action", "first_seen", "last_seen")
 HOURLY_FIELDS = ("events", "distinct_users", "product_page_visits", "cart_adds", "purchases", "actions")
 PRODUCT_FIELDS = ("views", "cart_adds", "purchases", "events", "distinct_users")
+SUSPICIOUS_FIELDS = ("user_id", "rules", "rule_names", "events")
 SESSION_FIELDS = ("session_id", "user_id", "start_time", "end_time", "pages_visited", "actions",
                   "abandoned_checkout", "events")
 
@@ -210,7 +219,9 @@ def expected(lines, gap_minutes=30, max_session_hours=24):
     hours, _ = reference_hourly_activity(lines)
     products, _ = reference_product_popularity(lines)
     sessions, _ = reference_sessions(lines, gap_minutes, max_session_hours)
+    flagged, _ = reference_suspicious_window(lines)
     return {
+        "suspicious_users": flagged,
         "user_clicks": users,
         "hourly_activity": hours,
         "product_popularity": products,
@@ -222,22 +233,21 @@ def expected(lines, gap_minutes=30, max_session_hours=24):
 def compare(db, lines, bots=(), gap_minutes=30, max_session_hours=24):
     """Every served collection against the references over ``lines``: (figures, differences),
     figures counting what was compared, differences as (collection, field or 'missing'/'extra',
-    key, served, expected) tuples. ``suspicious_users`` is not compared yet (see below)."""
+    key, served, expected) tuples."""
     want = expected(lines, gap_minutes, max_session_hours)
     got = {"user_clicks": served_users(db), "hourly_activity": served_hours(db),
-           "product_popularity": served_products(db), "sessions": served_sessions(db)}
+           "product_popularity": served_products(db), "sessions": served_sessions(db),
+           "suspicious_users": served_suspicious(db)}
     fields = {"user_clicks": USER_FIELDS, "hourly_activity": HOURLY_FIELDS, "product_popularity": PRODUCT_FIELDS,
-              "sessions": SESSION_FIELDS}
+              "sessions": SESSION_FIELDS, "suspicious_users": SUSPICIOUS_FIELDS}
+    # the thin bots (below every per-hour threshold) must be ones the windows catch
+    assert all(bot in want["suspicious_users"] for bot in bots), (bots, sorted(want["suspicious_users"]))
     differences = []
-    for collection in ("user_clicks", "hourly_activity", "product_popularity", "sessions"):
+    for collection in fields:
         differences += _differences(collection, got[collection], want[collection], fields[collection])
-    # suspicious_users: issue 12 item 3 (one document per user over a trailing window across
-    # batches) is being built in its own branch; today a user has one document per hour flagged,
-    # so "one document per user" does not hold yet and the collection is not compared here.
-    # ADD HERE when item 3 lands: compare db.suspicious_users with a windowed reference, and check
-    # that each user appears at most once.
     figures = {"sessions": len(want["sessions"]), "products": len(want["product_popularity"]),
                "users": len(want["user_clicks"]), "hours": len(want["hourly_activity"]), "bots": len(bots),
+               "flagged": len(want["suspicious_users"]),
                "keyless_sessions": sum(1 for record in want["sessions"].values() if record["session_id"].startswith(
                    record["user_id"] + "#")),
                "sessions_across_hours": sum(1 for record in want["sessions"].values()
@@ -250,8 +260,8 @@ def summary_line(figures, differences):
     for difference in differences:
         by_collection[difference[0]] = by_collection.get(difference[0], 0) + 1
     return ("equivalence: compared %(sessions)d sessions (%(sessions_across_hours)d across hours, %(keyless_sessions)d "
-            "without session_id), %(products)d products, %(users)d users, %(hours)d hours, %(bots)d bots (the "
-            "suspicious_users check waits for issue 12 item 3)" % figures
+            "without session_id), %(products)d products, %(users)d users, %(hours)d hours, %(bots)d bots, "
+            "%(flagged)d flagged users" % figures
             + "; differences: %d%s" % (len(differences), " (%s)" % ", ".join(
                 "%s %d" % item for item in sorted(by_collection.items())) if by_collection else ""))
 

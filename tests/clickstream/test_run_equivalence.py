@@ -114,6 +114,7 @@ def as_served(db, lines):
     db.product_popularity.insert_many([dict(record) for record in want["product_popularity"].values()])
     db.sessions.insert_many([dict(record, start_time=date(record["start_time"]), end_time=date(record["end_time"]))
                              for record in want["sessions"].values()])
+    db.suspicious_users.insert_many([dict(record) for record in want["suspicious_users"].values()])
 
 
 def test_the_comparison_finds_every_kind_of_wrong_answer(mongo_db):
@@ -126,13 +127,15 @@ def test_the_comparison_finds_every_kind_of_wrong_answer(mongo_db):
     unseen = b'{"user_id": "loyal-00", "action": "purchase", "timestamp": "2024-12-29T02:59:00Z", ' \
              b'"product_id": "shared-0", "session_id": "unseen"}'
     mongo_db.sessions.update_one({"user_id": "crosser-nosid-1"}, {"$set": {"abandoned_checkout": True}})
+    mongo_db.suspicious_users.update_one({"user_id": corpus.bots[0]}, {"$set": {"events": 1}})
     _figures, differences = compare(mongo_db, corpus.everything + [unseen])
     wrong = {(item[0], item[1]) for item in differences}
     assert wrong == {("user_clicks", "click_count"), ("user_clicks", "actions"), ("user_clicks", "last_seen"),
                      ("user_clicks", "last_action"), ("hourly_activity", "events"),
                      ("hourly_activity", "purchases"), ("hourly_activity", "actions"),
                      ("product_popularity", "events"), ("product_popularity", "purchases"),
-                     ("sessions", "missing"), ("sessions", "abandoned_checkout")}, wrong
+                     ("sessions", "missing"), ("sessions", "abandoned_checkout"),
+                     ("suspicious_users", "events")}, wrong
     with pytest.raises(AssertionError, match="differences from the one-pass references"):
         check(differences)
     with pytest.raises(AssertionError, match="remove it from KNOWN_GAPS"):

@@ -243,3 +243,14 @@ def reference_suspicious_users(lines, max_events_per_minute=30, min_events_for_r
         if rules:
             output[user] = {"user_id": user, "rules": sorted(rules, key=lambda rule: rule["rule"]), "events": len(events)}
     return output, rejected
+
+
+def reference_product_users(lines):
+    """Per product id (normalized to a string): the set of users with an event on it."""
+    records, _rejected = _valid_records(lines)
+    users = {}
+    for user, _action, _moment, obj in records:
+        product = reference_id(obj.get("product_id"))
+        if product is not None:
+            users.setdefault(product, set()).add(user)
+    return users

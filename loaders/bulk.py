@@ -209,7 +209,8 @@ def merge_chunk(target, chunk, batch_id, stats, attempt, replacing=False, now=No
     4. set the latest event (user_clicks' last_action) where it is newer, guarded by the token;
     5. recompute the documents whose contribution changed (other content under the same batch
        id) from all their contribution records, and ``$set`` them;
-    6. mark the contributions ``applied``; 7. ``$pull`` the tokens from the documents.
+    6. mark the contributions ``applied``; 7. ``$pull`` the tokens from the documents (and those of
+       applied contributions met again: a load killed before its step 7 left them).
     A crash leaves each contribution absent (never applied), pending (its token in the document
     says whether step 3 landed; the re-run repeats steps 3-7 with the same token) or applied
     (skipped). APPLYING holds only the tokens of writes in flight, never a window of batches.
@@ -221,13 +222,14 @@ def merge_chunk(target, chunk, batch_id, stats, attempt, replacing=False, now=No
     now = now or datetime.now(timezone.utc)
     ids = [contribution_id(batch_id, key) for key, _want in chunk]
     existing = {record["_id"]: record for record in target.contributions.find({"_id": {"$in": ids}})}
-    writes, deltas, changed = [], [], []
+    writes, deltas, changed, stale_tokens = [], [], [], []
     for (key, want), cid in zip(chunk, ids):
         digest = want_digest(want)
         old = existing.get(cid)
         if old is not None and old["digest"] == digest and old["mode"] == DELTA:
             if old["state"] == APPLIED:
                 stats["already_applied"] += 1
+                stale_tokens.append((key, old["token"]))  # a load killed before step 7 left it there
             else:
                 deltas.append((key, want, old["token"], cid))  # a crashed attempt's write: finish it
             if replacing:
@@ -255,9 +257,10 @@ def merge_chunk(target, chunk, batch_id, stats, attempt, replacing=False, now=No
     if done:
         _bulk(target.contributions, [UpdateOne({"_id": cid, "token": token}, {"$set": {"state": APPLIED}})
                                      for _key, _want, token, cid in done], side)
-    if deltas:
+    pulls = [(key, token) for key, _want, token, _cid in deltas] + stale_tokens
+    if pulls:
         _bulk(target.collection, [UpdateOne({target.key_field: key}, {"$pull": {APPLYING: token}})
-                                  for key, _want, token, _cid in deltas], side)
+                                  for key, token in pulls], side)
 
 
 def _merge_deltas(target, deltas, stats, now):
@@ -274,6 +277,8 @@ def _merge_deltas(target, deltas, stats, now):
             {key_field: {"$in": list({key for key, _token, _operation in collided})}}, {key_field: 1, APPLYING: 1})}
         stats["already_applied"] += sum(1 for key, token, _operation in collided if token in holding.get(key, ()))
         pending = [item for item in collided if item[1] not in holding.get(item[0], ())]
+        if not pending:
+            break
     else:
         raise ServiceError("bulk write to %s: %d upserts kept colliding on %s; is another loader running?"
                            % (target.collection.name, len(pending), key_field))

@@ -11,7 +11,7 @@ only values: the user id is a validated string, only ever compared for equality,
 names (field names under ``actions``) are checked against the event model's pattern.
 """
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 
 from clickstream.events import ACTION_PATTERN, EventRejected, parse_ts, ts_to_datetime
 
@@ -76,6 +76,19 @@ def user_want(user):
             "max": {"last_seen": ts_to_datetime(user.last_ts)},
             "latest": {"key": last_event_key(user.last_ts, user.last_action),
                        "set": {"last_action": user.last_action}}}
+
+
+def user_operations(user, batch_id, now):
+    """The two document updates a user's record becomes on its first load, with ``batch_id`` as
+    the token: the guarded merge and the latest-event update (bench/bench_loader.py writes them
+    bare, without the contribution records around them)."""
+    from loaders.bulk import APPLYING, delta_update
+
+    want = user_want(user)
+    latest = want["latest"]
+    newer = UpdateOne({"user_id": user.user_id, "last_event": {"$lt": latest["key"]}, APPLYING: batch_id},
+                      {"$set": dict(latest["set"], last_event=latest["key"])})
+    return delta_update("user_id", user.user_id, want, batch_id, now), newer
 
 
 def ensure_indexes(collection):

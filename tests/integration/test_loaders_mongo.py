@@ -91,9 +91,9 @@ def test_cli_load_killed_midway_then_rerun_is_exact(db, batches, tmp_path, mongo
     # Kill a load of B with SIGKILL after some of its chunks were written.
     process = subprocess.Popen([sys.executable, "-m", "cli", "load", "user-actions", path_b, *common,
                                 "--batch-id", "B", "--chunk-size", "10"])
-    seen = db[COLLECTION].count_documents({"batches": "B"})
+    seen = db[COLLECTION + "_contributions"].count_documents({"batch": "B"})
     for _ in range(2000):
-        seen = db[COLLECTION].count_documents({"batches": "B"})
+        seen = db[COLLECTION + "_contributions"].count_documents({"batch": "B"})
         if seen > 0 or process.poll() is not None:
             break
     process.send_signal(signal.SIGKILL)

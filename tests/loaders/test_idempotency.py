@@ -197,3 +197,79 @@ def test_an_hour_outside_the_batch_is_rejected_and_never_overwrites_that_hour(mo
     assert rejected == {"hour_outside_batch": 1} and stats["rejected"] == 1
     assert {doc["hour"]: doc["events"] for doc in mongo_db.hourly_activity.find()} == {
         seven: hourly[seven]["events"], eight: hourly[eight]["events"]}
+
+
+class CrashingDb:
+    """Passes through to a database, raising on the n-th bulk_write of any collection: a load
+    killed between any two of a chunk's writes."""
+
+    def __init__(self, db, fail_at):
+        self._db = db
+        self.fail_at = fail_at
+        self.calls = 0
+
+    def __getitem__(self, name):
+        return _CrashingCollection(self, self._db[name])
+
+    def __getattr__(self, name):
+        return getattr(self._db, name)
+
+
+class _CrashingCollection:
+    def __init__(self, owner, collection):
+        self._owner = owner
+        self._collection = collection
+
+    def bulk_write(self, *args, **kwargs):
+        self._owner.calls += 1
+        if self._owner.calls == self._owner.fail_at:
+            raise Crash("killed at write %d" % self._owner.calls)
+        return self._collection.bulk_write(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._collection, name)
+
+
+def every_crash_point(load_before, crashing_load, check):
+    """Kill ``crashing_load`` at its 1st, 2nd, ... bulk write (each time on a fresh database that
+    ``load_before`` filled), re-run it whole, and ``check`` the database; until a load runs through."""
+    from loaders.mongomock_compat import in_process_client
+
+    for fail_at in range(1, 200):
+        db = in_process_client()["crash_%d" % fail_at]
+        load_before(db)
+        try:
+            crashing_load(CrashingDb(db, fail_at))
+        except Crash:
+            crashing_load(db)
+            check(db)
+            continue
+        return fail_at - 1
+    raise AssertionError("the load never ran through")
+
+
+def test_a_load_killed_between_any_two_writes_is_exact_after_its_rerun(contents):
+    x, _y, b = contents
+    x, b = x[:150], b[:150]  # a few dozen users: two chunks and more
+    records_a, records_b = reference_user_actions(x)[0], reference_user_actions(b)[0]
+
+    def check(db):
+        assert user_totals(db) == reference_totals(x + b)
+        assert all(not doc["applying"] for doc in db.user_clicks.find())
+
+    points = every_crash_point(lambda db: load(db, "user-actions", records_b, "B"),
+                               lambda db: load(db, "user-actions", records_a, "A", chunk_size=4), check)
+    assert points >= 10  # two chunks or more, every write of each
+
+
+def test_product_load_killed_between_any_two_writes_is_exact_after_its_rerun():
+    lines = generated_lines(events=200, users=20, malformed=0, seed=37)
+    first, second = lines[:100], lines[100:]
+
+    def check(db):
+        assert stored_distinct(db) == distinct_pairs(lines)
+
+    points = every_crash_point(lambda db: load(db, "product-popularity", product_records(first), "P1"),
+                               lambda db: load(db, "product-popularity", product_records(second), "P2",
+                                               chunk_size=6), check)
+    assert points >= 10

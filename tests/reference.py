@@ -254,3 +254,11 @@ def reference_product_users(lines):
         if product is not None:
             users.setdefault(product, set()).add(user)
     return users
+
+
+def reference_product_output(lines):
+    """mr_product_popularity's output as the loader takes it: each product's counts and its
+    sorted distinct users (``users``)."""
+    records, _rejected = reference_product_popularity(lines)
+    users = reference_product_users(lines)
+    return {product: dict(record, users=sorted(users[product])) for product, record in records.items()}

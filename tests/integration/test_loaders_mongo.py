@@ -160,12 +160,12 @@ def load_sessions_by_day(db, run_job, lines):
 def test_every_readme_shell_query_on_the_real_server(db, mongodb_uri, mongosh_bin, run_job):
     from corpus import bot_lines
     from loaders.queries import SHELL
-    from reference import (reference_hourly_activity, reference_product_popularity, reference_sessions,
+    from reference import (reference_hourly_activity, reference_product_output, reference_sessions,
                            reference_suspicious_users)
 
     lines = generated_lines(events=3000, users=100, malformed=0.01, seed=8) + bot_lines()
     loads = {"user-actions": reference_user_actions(lines)[0], "hourly-activity": reference_hourly_activity(lines)[0],
-             "product-popularity": reference_product_popularity(lines)[0], "sessions": reference_sessions(lines)[0],
+             "product-popularity": reference_product_output(lines), "sessions": reference_sessions(lines)[0],
              "suspicious-users": reference_suspicious_users(lines)[0]}
     for job, records in loads.items():
         if job == "sessions":

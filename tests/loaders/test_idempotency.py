@@ -10,7 +10,8 @@ from loaders import bulk
 from loaders.joboutput import read_job_output
 from loaders.ledger import LOADING, batch_status
 from loaders.load import load_batch
-from reference import reference_event, reference_product_popularity, reference_product_users, reference_user_actions
+from reference import (reference_event, reference_product_output, reference_product_popularity,
+                       reference_product_users, reference_user_actions)
 
 
 def job_lines(records):
@@ -138,12 +139,6 @@ def test_a_complete_batch_with_other_content_is_refused_unless_forced(mongo_db, 
 
 # --- distinct users per product ----------------------------------------------------------------
 
-def product_records(lines):
-    records, _ = reference_product_popularity(lines)
-    users = reference_product_users(lines)
-    return {product: dict(record, users=sorted(users[product])) for product, record in records.items()}
-
-
 def distinct_pairs(lines):
     """The plain reference: one set of (product, user) over every event, counted per product."""
     pairs = set()
@@ -164,13 +159,14 @@ def test_distinct_users_are_exact_across_many_batches_replays_and_crashes(mongo_
     batches = [lines[start:start + 100] for start in range(0, len(lines), 100)]
     restore = crash_at_chunk(monkeypatch, 3)
     with pytest.raises(Crash, match="killed"):
-        load(mongo_db, "product-popularity", product_records(batches[0]), "p0", chunk_size=5)
+        load(mongo_db, "product-popularity", reference_product_output(batches[0]), "p0", chunk_size=5)
     restore()
     for number, batch in enumerate(batches):
-        stats, rejected = load(mongo_db, "product-popularity", product_records(batch), "p%d" % number, chunk_size=5)
+        stats, rejected = load(mongo_db, "product-popularity", reference_product_output(batch), "p%d" % number,
+                               chunk_size=5)
         assert not rejected
-    load(mongo_db, "product-popularity", product_records(batches[1]), "p1", force=True)
-    load(mongo_db, "product-popularity", product_records(batches[2]), "p2")
+    load(mongo_db, "product-popularity", reference_product_output(batches[1]), "p1", force=True)
+    load(mongo_db, "product-popularity", reference_product_output(batches[2]), "p2")
     assert stored_distinct(mongo_db) == distinct_pairs(lines)
     summed = {}
     for batch in batches:
@@ -269,7 +265,7 @@ def test_product_load_killed_between_any_two_writes_is_exact_after_its_rerun():
     def check(db):
         assert stored_distinct(db) == distinct_pairs(lines)
 
-    points = every_crash_point(lambda db: load(db, "product-popularity", product_records(first), "P1"),
-                               lambda db: load(db, "product-popularity", product_records(second), "P2",
+    points = every_crash_point(lambda db: load(db, "product-popularity", reference_product_output(first), "P1"),
+                               lambda db: load(db, "product-popularity", reference_product_output(second), "P2",
                                                chunk_size=6), check)
     assert points >= 10

@@ -8,9 +8,8 @@ from loaders.joboutput import read_job_output
 from loaders.load import load_batch
 from loaders.queries import hourly_series, top_products, top_users, user_profile, users_above, suspicious
 from mr.mr_sessions import MRSessions
-from reference import (reference_event, reference_hourly_activity, reference_product_popularity,
-                       reference_product_users, reference_sessions, reference_suspicious_users,
-                       reference_user_actions)
+from reference import (reference_event, reference_hourly_activity, reference_product_output, reference_sessions,
+                       reference_suspicious_users, reference_user_actions)
 
 
 def job_lines(records):
@@ -22,13 +21,6 @@ def load(db, job, records, batch_id):
     stats = load_batch(db, job, read_job_output(job_lines(records), rejected), batch_id, [], rejected)
     assert not rejected, rejected
     return stats
-
-
-def product_records(lines):
-    """The job's output: the reference's counts and each product's users of the batch."""
-    records, _ = reference_product_popularity(lines)
-    users = reference_product_users(lines)
-    return {product: dict(record, users=sorted(users[product])) for product, record in records.items()}
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +42,7 @@ def test_hourly_series_matches_the_reference_and_reloads_idempotently(mongo_db, 
 
 def test_products_add_up_across_batches_and_rank(mongo_db, lines):
     half = len(lines) // 2
-    first, second = product_records(lines[:half]), product_records(lines[half:])
+    first, second = reference_product_output(lines[:half]), reference_product_output(lines[half:])
     load(mongo_db, "product-popularity", first, "A")
     load(mongo_db, "product-popularity", second, "B")
     load(mongo_db, "product-popularity", first, "A")

@@ -216,6 +216,7 @@ def run(hour, date, latest_complete, backfill, jobs, runner, sink, mongo_uri, db
             hdfs_user=settings["hdfs_user"], mrjob_conf=settings["mrjob_conf"], chunk_size=settings["chunk_size"],
             lock_stale_seconds=settings["lock_stale_seconds"], max_backfill_hours=settings["max_backfill_hours"],
             session_gap_minutes=settings["session_gap_minutes"], max_session_hours=settings["max_session_hours"],
+            suspicious_window_hours=settings["suspicious_window_hours"],
             command=["clickstream", "run"] + sys.argv[2:]).validate()
         area = open_area(run_settings.sink, run_settings.derived_root, run_settings.webhdfs_url,
                          run_settings.hdfs_user)
@@ -457,7 +458,7 @@ def suspicious_command(limit, mongo_uri, db, as_json, as_csv):
     from loaders.queries import suspicious
 
     _emit(_with_db(mongo_uri, db, lambda database: suspicious(database, limit)),
-          ["user_id", "window", "rule_names", "events"], as_json, as_csv)
+          ["user_id", "rule_names", "events", "window_hours"], as_json, as_csv)
 
 
 @main.command()

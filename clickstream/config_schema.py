@@ -115,6 +115,8 @@ SCHEMA = (
        check="positive_number"),
     _s("run", "max_session_hours", float, 24.0, "no session lasts this many hours: a later event starts a new one",
        check="positive_number"),
+    _s("run", "suspicious_window_hours", int, 24, "suspicious-users judges each user over windows of this many "
+       "consecutive UTC hours", check="positive_int"),
 )
 SETTINGS = {setting.name: setting for setting in SCHEMA}
 DEFAULT_CONFIG = {setting.name: setting.default for setting in SCHEMA}

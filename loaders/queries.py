@@ -14,7 +14,7 @@ SESSION_FIELDS = {"_id": 0, "session_id": 1, "start_time": 1, "end_time": 1, "ev
 HOUR_FIELDS = {"_id": 0, "hour": 1, "events": 1, "distinct_users": 1, "product_page_visits": 1, "cart_adds": 1,
                "purchases": 1}
 PRODUCT_FIELDS = {"_id": 0, "product_id": 1, "views": 1, "cart_adds": 1, "purchases": 1, "distinct_users": 1}
-FLAG_FIELDS = {"_id": 0, "user_id": 1, "window": 1, "rule_names": 1, "events": 1}
+FLAG_FIELDS = {"_id": 0, "user_id": 1, "rule_names": 1, "events": 1, "window_hours": 1, "rules": 1}
 
 # The same questions for the Mongo shell; {n}, {limit}, {user} and {day} are filled in.
 SHELL = {
@@ -73,6 +73,7 @@ def top_products(db, limit=10):
 
 
 def suspicious(db, limit=20):
-    """Flagged users (one row per user and window), busiest first."""
+    """Flagged users, one row each, with the rules that fired and their evidence; busiest first
+    (``events``: the most events in one of the user's firing windows)."""
     cursor = db.suspicious_users.find({}, FLAG_FIELDS).sort([("events", DESCENDING), ("user_id", 1)])
     return list(cursor.limit(int(limit)))

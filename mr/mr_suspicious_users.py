@@ -1,71 +1,98 @@
-"""Bot and anomaly flags from explainable rules (burst rate, metronome-like gaps, views only), with evidence.
-Secondary sort streams each user's events in time order; the reducer keeps O(1) running sums
-(counts, the current minute, gap sum and sum of squares), never the user's history.
+"""Bot and anomaly evidence per user and UTC hour, for the suspicious-users rules (burst rate,
+metronome-like gaps, views only) that loaders/suspicious_users.py judges over trailing windows.
+Secondary sort streams each user's events in time order; the reducer keeps one hour's running sums.
 """
-import math
+from collections import deque
 
 from mrjob.step import MRStep
 
+from clickstream.config_schema import DEFAULT_CONFIG
 from clickstream.events import format_ts
+from clickstream.layout import MICROS_PER_HOUR, hour_of
 from mr.base import COUNTER_GROUP, ClickstreamJob
 from mr.fields import positive_number, sortable_ts, ts_of_sortable
 
 VIEW_ACTIONS = frozenset(("view_product", "page_view"))
-MICROS_PER_MINUTE = 60_000_000
-MICROS_PER_SECOND = 1_000_000
+BURST_MICROS = 60_000_000  # the burst rule's sliding interval [t, t + 60 s)
 
 DEFAULT_MAX_EVENTS_PER_MINUTE = 30
 DEFAULT_MIN_EVENTS_FOR_REGULARITY = 20
 DEFAULT_MAX_GAP_CV = 0.1
 DEFAULT_MIN_VIEWS_ONLY = 50
+DEFAULT_WINDOW_HOURS = DEFAULT_CONFIG["run.suspicious_window_hours"]
 
 
-class UserActivity:
-    """Running statistics of one user's time-ordered events."""
+class HourActivity:
+    """Running statistics of one user's time-ordered events in one UTC hour: counts, exact integer
+    gap sums, the busiest sliding 60 s inside the hour, and the times in its first and last 60 s
+    (a burst across the hour's edge is found by joining these with the neighbouring hour's)."""
 
-    __slots__ = ("events", "views", "previous_ts", "gap_sum", "gap_squares",
-                 "minute", "minute_events", "busiest_minute", "busiest_minute_events")
+    __slots__ = ("hour", "events", "views", "first", "last", "gap_sum", "gap_squares",
+                 "recent", "busiest", "busiest_at", "head", "tail")
 
-    def __init__(self):
+    def __init__(self, hour):
+        self.hour = hour
         self.events = self.views = 0
-        self.previous_ts = None
+        self.first = self.last = None
         self.gap_sum = self.gap_squares = 0  # integer microseconds: exact however many gaps
-        self.minute = None
-        self.minute_events = 0
-        self.busiest_minute = None
-        self.busiest_minute_events = 0
+        self.recent = deque()  # the times of the last 60 s
+        self.busiest = 0
+        self.busiest_at = None
+        self.head, self.tail = [], []
 
     def add(self, ts, is_view):
         self.events += 1
         self.views += is_view
-        if self.previous_ts is not None:
-            gap = ts - self.previous_ts
+        if self.last is None:
+            self.first = ts
+        else:
+            gap = ts - self.last
             self.gap_sum += gap
             self.gap_squares += gap * gap
-        self.previous_ts = ts
-        minute = ts // MICROS_PER_MINUTE
-        if minute == self.minute:
-            self.minute_events += 1
-        else:
-            self.minute = minute
-            self.minute_events = 1
-        # Strictly greater: the earliest of equally busy minutes is the evidence.
-        if self.minute_events > self.busiest_minute_events:
-            self.busiest_minute_events = self.minute_events
-            self.busiest_minute = minute
+        self.last = ts
+        start = self.hour * MICROS_PER_HOUR
+        if ts < start + BURST_MICROS:
+            self.head.append(ts)
+        if ts >= start + MICROS_PER_HOUR - BURST_MICROS:
+            self.tail.append(ts)
+        # Intervals [t, t + 60 s) starting at an event: the one starting at recent[0] is complete
+        # once an event at or after its end arrives.
+        self.recent.append(ts)
+        while ts - self.recent[0] >= BURST_MICROS:
+            self._interval_done()
+            self.recent.popleft()
 
-    def gap_cv(self):
-        """Coefficient of variation (population std / mean) of the gaps; 0 when every gap is 0."""
-        gaps = self.events - 1
-        if not self.gap_sum:
-            return 0.0
-        # std/mean = sqrt(n*sum(g^2) - sum(g)^2) / sum(g), with an exact integer radicand.
-        return math.sqrt(gaps * self.gap_squares - self.gap_sum * self.gap_sum) / self.gap_sum
+    def _interval_done(self):
+        # Strictly greater: the earliest of equally busy intervals is the evidence.
+        if len(self.recent) - 1 > self.busiest:
+            self.busiest, self.busiest_at = len(self.recent) - 1, self.recent[0]
+
+    def close(self):
+        """Finish the intervals still open at the hour's last event."""
+        while self.recent:
+            count = len(self.recent)
+            if count > self.busiest:
+                self.busiest, self.busiest_at = count, self.recent[0]
+            self.recent.popleft()
+
+    def record(self, user_id, settings):
+        self.close()
+        return {"user_id": user_id, "hour": hour_text(self.hour), "events": self.events, "views": self.views,
+                "first": self.first, "last": self.last, "gap_sum": self.gap_sum,
+                # decimal text: a sum of squared microseconds can pass 64 bits (JSON, BSON)
+                "gap_squares": str(self.gap_squares),
+                "busiest": self.busiest, "busiest_at": self.busiest_at, "head": self.head, "tail": self.tail,
+                "settings": settings}
+
+
+def hour_text(hour):
+    """Hour number since the epoch -> 'YYYY-MM-DDTHH'."""
+    return format_ts(hour * MICROS_PER_HOUR)[:13]
 
 
 class MRSuspiciousUsers(ClickstreamJob):
-    """Key user_id; value {user_id, rules: [{rule, evidence}] sorted by rule, events}, only for
-    flagged users. Rules: events_per_minute, regular_gaps, views_only."""
+    """Key '<user_id>|<YYYY-MM-DDTHH>'; value: the user's figures for that hour (events, views,
+    first and last time, gap sum and sum of squares, busiest 60 s, edge times) and the rule settings."""
 
     SORT_VALUES = True
 
@@ -73,20 +100,30 @@ class MRSuspiciousUsers(ClickstreamJob):
         super().configure_args()
         self.add_passthru_arg(
             "--max-events-per-minute", type=positive_number(int), default=DEFAULT_MAX_EVENTS_PER_MINUTE,
-            help="flag a user with more events than this in one UTC minute (default %(default)s)")
+            help="flag a user with more events than this in any 60 s (default %(default)s)")
         self.add_passthru_arg(
             "--min-events-for-regularity", type=positive_number(int), default=DEFAULT_MIN_EVENTS_FOR_REGULARITY,
-            help="events a user needs before the gap regularity rule applies (default %(default)s)")
+            help="events a window needs before the gap regularity rule applies (default %(default)s)")
         self.add_passthru_arg(
             "--max-gap-cv", type=positive_number(float), default=DEFAULT_MAX_GAP_CV,
             help="flag gaps whose coefficient of variation is below this (default %(default)s)")
         self.add_passthru_arg(
             "--min-views-only", type=positive_number(int), default=DEFAULT_MIN_VIEWS_ONLY,
-            help="flag a user with at least this many views and no other action (default %(default)s)")
+            help="flag a window with at least this many views and no other action (default %(default)s)")
+        self.add_passthru_arg(
+            "--window-hours", type=positive_number(int), default=DEFAULT_WINDOW_HOURS,
+            help="the rules judge windows of this many consecutive whole UTC hours (default %(default)s; "
+                 "config run.suspicious_window_hours)")
 
     def steps(self):
         return [MRStep(mapper_raw=self.mapper_time_events, reducer_init=self.reducer_init_count,
-                       reducer=self.reducer_flag, reducer_final=self.reducer_final_count)]
+                       reducer=self.reducer_hours, reducer_final=self.reducer_final_count)]
+
+    def rule_settings(self):
+        options = self.options
+        return {"window_hours": options.window_hours, "max_events_per_minute": options.max_events_per_minute,
+                "min_events_for_regularity": options.min_events_for_regularity, "max_gap_cv": options.max_gap_cv,
+                "min_views_only": options.min_views_only}
 
     def mapper_time_events(self, input_path, input_uri):
         """Each event -> key user_id, value [time text, 1 for a view else 0]."""
@@ -94,48 +131,30 @@ class MRSuspiciousUsers(ClickstreamJob):
             yield event.user_id, [sortable_ts(event.ts), 1 if event.action in VIEW_ACTIONS else 0]
 
     def reducer_init_count(self):
-        self._users_flagged = 0
+        self._user_hours = 0
+        self._settings = self.rule_settings()
 
-    def reducer_flag(self, user_id, values):
-        activity = UserActivity()
+    def reducer_hours(self, user_id, values):
+        activity = None
         for ts_text, is_view in values:
-            activity.add(ts_of_sortable(ts_text), is_view)
-        rules = self.fired_rules(activity)
-        if rules:
-            self._users_flagged += 1
-            yield user_id, {"user_id": user_id, "rules": rules, "events": activity.events}
+            ts = ts_of_sortable(ts_text)
+            hour = hour_of(ts)
+            if activity is None or hour != activity.hour:
+                if activity is not None:
+                    yield from self._emit(user_id, activity)
+                activity = HourActivity(hour)
+            activity.add(ts, is_view)
+        if activity is not None:
+            yield from self._emit(user_id, activity)
 
-    def fired_rules(self, activity):
-        """The rules ``activity`` breaks, sorted by name, each with the numbers behind it."""
-        options = self.options
-        rules = []
-        if activity.busiest_minute_events > options.max_events_per_minute:
-            rules.append({"rule": "events_per_minute", "evidence": {
-                "minute": format_ts(activity.busiest_minute * MICROS_PER_MINUTE),
-                "events_in_minute": activity.busiest_minute_events,
-                "max_events_per_minute": options.max_events_per_minute,
-            }})
-        # Two events make the first gap: below that there is no regularity to measure.
-        if activity.events >= max(2, options.min_events_for_regularity):
-            cv = activity.gap_cv()
-            if cv < options.max_gap_cv:
-                rules.append({"rule": "regular_gaps", "evidence": {
-                    "events": activity.events,
-                    "mean_gap_seconds": round(activity.gap_sum / (activity.events - 1) / MICROS_PER_SECOND, 6),
-                    "gap_cv": round(cv, 6),
-                    "max_gap_cv": options.max_gap_cv,
-                    "min_events_for_regularity": options.min_events_for_regularity,
-                }})
-        if activity.views == activity.events and activity.views >= options.min_views_only:
-            rules.append({"rule": "views_only", "evidence": {
-                "views": activity.views,
-                "min_views_only": options.min_views_only,
-            }})
-        return sorted(rules, key=lambda rule: rule["rule"])
+    def _emit(self, user_id, activity):
+        self._user_hours += 1
+        record = activity.record(user_id, self._settings)
+        yield "%s|%s" % (user_id, record["hour"]), record
 
     def reducer_final_count(self):
         # One counter update per task: each update is a line on stderr under streaming.
-        self.increment_counter(COUNTER_GROUP, "users flagged", self._users_flagged)
+        self.increment_counter(COUNTER_GROUP, "user hours", self._user_hours)
         return ()
 
 

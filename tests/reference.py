@@ -245,6 +245,72 @@ def reference_suspicious_users(lines, max_events_per_minute=30, min_events_for_r
     return output, rejected
 
 
+def reference_suspicious_window(lines, window_hours=24, max_events_per_minute=30, min_events_for_regularity=20,
+                                max_gap_cv=0.1, min_views_only=50):
+    """Flagged users over windows: ({user_id: {user_id, rules, rule_names, events}}, rejected count).
+
+    A window is ``window_hours`` consecutive whole UTC hours; every window holding at least one of
+    a user's events is judged on the events inside it. A rule's evidence is its strongest window
+    (most events in a 60 s interval [t, t + 60 s), then t; lowest gap CV, then most events; most
+    views), ties to the earliest window; ``events`` is the most events of one firing window.
+    """
+    import bisect
+    import statistics
+    from datetime import timedelta
+    from fractions import Fraction
+
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    records, rejected = _valid_records(lines)
+    users = {}
+    for user, action, moment, _obj in records:
+        users.setdefault(user, []).append(((moment - epoch) // timedelta(microseconds=1), action))
+    output = {}
+    for user, events in users.items():
+        events.sort()
+        hour_of = [when // 3_600_000_000 for when, _action in events]
+        best, most_events = {}, 0
+        for start in range(min(hour_of) - window_hours + 1, max(hour_of) + 1):
+            inside = [event for event, hour in zip(events, hour_of) if start <= hour < start + window_hours]
+            if not inside:
+                continue
+            times = [when for when, _action in inside]
+            window = {"start": iso(epoch + timedelta(hours=start)),
+                      "end": iso(epoch + timedelta(hours=start + window_hours))}
+            found = []
+            counts = [(bisect.bisect_left(times, when + 60_000_000) - index, when) for index, when in enumerate(times)]
+            top = max(count for count, _when in counts)
+            first = min(when for count, when in counts if count == top)
+            if top > max_events_per_minute:
+                found.append(("events_per_minute", (-top, start, first), {
+                    "start": iso(epoch + timedelta(microseconds=first)), "events_in_60s": top,
+                    "max_events_per_minute": max_events_per_minute, "window": window}))
+            if len(times) >= max(2, min_events_for_regularity):
+                gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+                mean = statistics.mean(gaps)
+                cv = statistics.pstdev(gaps) / mean if mean else 0.0
+                exact = (statistics.pvariance([Fraction(gap) for gap in gaps]) / Fraction(sum(gaps), len(gaps)) ** 2
+                         if mean else Fraction(0))
+                if cv < max_gap_cv:
+                    found.append(("regular_gaps", (exact, -len(times), start), {
+                        "events": len(times), "mean_gap_seconds": round(mean / 1_000_000, 6), "gap_cv": round(cv, 6),
+                        "max_gap_cv": max_gap_cv, "min_events_for_regularity": min_events_for_regularity,
+                        "window": window}))
+            views = sum(1 for _when, action in inside if action in ("view_product", "page_view"))
+            if views == len(inside) and views >= min_views_only:
+                found.append(("views_only", (-views, start), {"views": views, "min_views_only": min_views_only,
+                                                              "window": window}))
+            for rule, order, evidence in found:
+                if rule not in best or order < best[rule][0]:
+                    best[rule] = (order, evidence)
+            if found:
+                most_events = max(most_events, len(inside))
+        if best:
+            rules = [{"rule": rule, "evidence": best[rule][1]} for rule in sorted(best)]
+            output[user] = {"user_id": user, "rules": rules, "rule_names": [rule["rule"] for rule in rules],
+                            "events": most_events}
+    return output, rejected
+
+
 def reference_product_users(lines):
     """Per product id (normalized to a string): the set of users with an event on it."""
     records, _rejected = _valid_records(lines)

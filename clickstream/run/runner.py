@@ -50,6 +50,7 @@ class RunSettings:
     max_backfill_hours: int = 744
     session_gap_minutes: float = 30.0
     max_session_hours: float = 24.0
+    suspicious_window_hours: int = 24
     command: list = field(default_factory=list)
 
     def validate(self):
@@ -362,6 +363,8 @@ def run_mrjob(job, settings, inputs, output_uri):
     if job == "sessions":
         args += ["--session-gap-minutes", repr(settings.session_gap_minutes),
                  "--max-session-hours", repr(settings.max_session_hours)]
+    if job == "suspicious-users":
+        args += ["--window-hours", str(settings.suspicious_window_hours)]
     if settings.mrjob_conf:
         args += ["-c", settings.mrjob_conf]
     instance = job_class(job)(args=args + list(inputs))

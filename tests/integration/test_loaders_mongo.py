@@ -160,13 +160,14 @@ def load_sessions_by_day(db, run_job, lines):
 def test_every_readme_shell_query_on_the_real_server(db, mongodb_uri, mongosh_bin, run_job):
     from corpus import bot_lines
     from loaders.queries import SHELL
+    from mr.mr_suspicious_users import MRSuspiciousUsers
     from reference import (reference_hourly_activity, reference_product_output, reference_sessions,
-                           reference_suspicious_users)
+                           reference_suspicious_window)
 
     lines = generated_lines(events=3000, users=100, malformed=0.01, seed=8) + bot_lines()
     loads = {"user-actions": reference_user_actions(lines)[0], "hourly-activity": reference_hourly_activity(lines)[0],
              "product-popularity": reference_product_output(lines), "sessions": reference_sessions(lines)[0],
-             "suspicious-users": reference_suspicious_users(lines)[0]}
+             "suspicious-users": run_job(MRSuspiciousUsers, lines)[0]}
     for job, records in loads.items():
         if job == "sessions":
             continue  # sessions merge by the hours a batch covers: loaded from the job, day by day below
@@ -194,8 +195,10 @@ def test_every_readme_shell_query_on_the_real_server(db, mongodb_uri, mongosh_bi
     products = loads["product-popularity"]
     ranked = sorted(products, key=lambda key: (-products[key]["purchases"], -products[key]["views"], key))
     assert [row["product_id"] for row in shell("top_products", limit=5)] == ranked[:5]
-    flagged = loads["suspicious-users"]
-    assert {row["user_id"] for row in shell("suspicious", limit=1000)} == set(flagged)
+    flagged = reference_suspicious_window(lines)[0]
+    rows = shell("suspicious", limit=1000)
+    assert [row["user_id"] for row in rows] == sorted(flagged, key=lambda user: (-flagged[user]["events"], user))
+    assert {row["user_id"]: row["rules"] for row in rows} == {user: flagged[user]["rules"] for user in flagged}
 
 
 def test_load_from_hdfs_output_folder(db, batches, mongodb_uri, webhdfs_url, tmp_path):

@@ -9,7 +9,7 @@ from loaders.load import load_batch
 from loaders.queries import hourly_series, top_products, top_users, user_profile, users_above, suspicious
 from mr.mr_sessions import MRSessions
 from reference import (reference_event, reference_hourly_activity, reference_product_output, reference_sessions,
-                       reference_suspicious_users, reference_user_actions)
+                       reference_suspicious_window, reference_user_actions)
 
 
 def job_lines(records):
@@ -88,11 +88,15 @@ def test_user_profile_with_sessions(mongo_db, lines, run_job):
     assert {row["user_id"] for row in above} == {user for user, row in users.items() if row["click_count"] > 10}
 
 
-def test_suspicious_users_are_listed_with_their_rules(mongo_db, lines):
-    flagged, _ = reference_suspicious_users(lines)
+@pytest.mark.inline_runner
+def test_suspicious_users_are_listed_with_their_rules(mongo_db, lines, run_job):
+    from mr.mr_suspicious_users import MRSuspiciousUsers
+
+    flagged, _ = reference_suspicious_window(lines)
     assert flagged
-    load(mongo_db, "suspicious-users", flagged, "all")
-    load(mongo_db, "suspicious-users", flagged, "all")
+    output, _counters = run_job(MRSuspiciousUsers, lines)
+    load(mongo_db, "suspicious-users", output, "all")
+    load(mongo_db, "suspicious-users", output, "all")
     rows = suspicious(mongo_db, 1000)
     assert {row["user_id"]: row["rule_names"] for row in rows} == {
-        user: [rule["rule"] for rule in value["rules"]] for user, value in flagged.items()}
+        user: value["rule_names"] for user, value in flagged.items()}

@@ -282,7 +282,8 @@ def mr_command(job, job_args):
                    "TLS and auth options pass through")
 @click.option("--db", default=None, help="database name" + _default("db"))
 @click.option("--batch-id", default=None, help="batch id (default: the job and the inputs' dt=/hour= partition)")
-@click.option("--force", is_flag=True, help="apply again even if the ledger says the batch is complete")
+@click.option("--force", is_flag=True, help="apply again even if the ledger says the batch is complete; other "
+                                           "content replaces the batch's earlier contribution")
 @click.option("--chunk-size", type=int, default=None, help="operations per bulk write" + _default("load.chunk_size"))
 @click.option("--webhdfs-url", default=None, help="WebHDFS URL for hdfs:/// inputs (or env WEBHDFS_URL)")
 def load(job, inputs, mongo_uri, db, batch_id, force, chunk_size, webhdfs_url):
@@ -292,6 +293,7 @@ def load(job, inputs, mongo_uri, db, batch_id, force, chunk_size, webhdfs_url):
 
     from clickstream.display import mask_uri
     from loaders.joboutput import JobOutputSource
+    from loaders.ledger import BatchContentConflict
     from loaders.load import default_batch_id, load_batch
 
     settings = _settings("load", mongo_uri=mongo_uri, db=db, chunk_size=chunk_size, webhdfs_url=webhdfs_url)
@@ -306,10 +308,16 @@ def load(job, inputs, mongo_uri, db, batch_id, force, chunk_size, webhdfs_url):
     batch_id = batch_id or default_batch_id(job, source.files, describe=source.describe)
     rejected = {}
     try:
+        content = source.content()
+    except Exception as error:  # the hdfs package's HdfsError and requests' connection errors
+        _fail("load: cannot read %s: %s" % (" ".join(inputs), error))
+    try:
         timeout_ms = settings["server_selection_timeout_ms"]
         with pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=timeout_ms) as client:
             stats = load_batch(client[db], job, source.records(rejected), batch_id, source.files, rejected,
-                               chunk_size, force)
+                               chunk_size, force, content=content)
+    except BatchContentConflict as error:
+        _fail("load: %s" % error)
     except PyMongoError as error:
         _fail("load of batch %r into %s failed, batch not marked loaded: %s" % (
             batch_id, mask_uri(mongo_uri), str(error).splitlines()[0]))

@@ -115,6 +115,20 @@ class JobOutputSource:
         with open(path, "rb") as stream:
             yield from stream
 
+    def content(self):
+        """What identifies this output in the load ledger: {'output_sha256': digest of every file's
+        bytes in order, 'output_bytes': their total}. Names and places do not count: the same output
+        copied elsewhere is the same content. Reads the files once more."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        total = 0
+        for path in self.files:
+            for line in self.lines(path):
+                digest.update(line)
+                total += len(line)
+        return {"output_sha256": digest.hexdigest()[:16], "output_bytes": total}
+
     def records(self, rejected):
         """Every (key, value) of every file; malformed lines counted in ``rejected``."""
         for path in self.files:

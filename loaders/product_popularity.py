@@ -1,12 +1,21 @@
 """Loader for mr_product_popularity output into ``product_popularity``: counts add up across
-batches, merged like user_clicks (``$inc`` guarded by the batch marker). ``distinct_users`` is the
-sum of each batch's distinct users; conversion ratios are computed at query time from the merged
-counts."""
+batches exactly once, like user_clicks (contribution records, loaders/bulk.py). ``distinct_users``
+is exact over everything loaded: ``product_users`` holds one document per (product, user) ever
+seen, with the batch that first inserted it, and a batch adds to a product's distinct_users the
+pairs it first inserted. A re-run finds the same pairs with the same first batch, so it recounts
+them: never zero, never twice. Conversion ratios are computed at query time from the merged counts.
+"""
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 
-from loaders.keyed import KeyedLoader, checked_count
+from loaders.bulk import _bulk
+from loaders.keyed import KeyedLoader, checked_count, count_reject
 
-MARKERS_KEPT = 200
+PAIRS = "product_users"
+
+
+def pair_id(product, user):
+    """'<len(product)>:<product>|<user>': unambiguous whatever the ids hold."""
+    return "%d:%s|%s" % (len(product), product, user)
 
 
 class ProductPopularity(KeyedLoader):
@@ -15,17 +24,53 @@ class ProductPopularity(KeyedLoader):
     INDEXES = [IndexModel([("product_id", ASCENDING)], unique=True, name="product_id_unique"),
                IndexModel([("purchases", DESCENDING)], name="purchases_desc"),
                IndexModel([("views", DESCENDING)], name="views_desc")]
-    COUNTS = ("views", "cart_adds", "purchases", "events", "distinct_users")
+    COUNTS = ("views", "cart_adds", "purchases", "events")
     ADDITIVE = True
 
     @classmethod
-    def operation(cls, key, value, batch_id, now):
+    def want(cls, key, value):
+        """A record -> (its counts' want, its batch's distinct users). ValueError with a reason."""
         if type(key) is not str or not key:
             raise ValueError("bad_product_id")
-        increments = {name: checked_count(value[name]) for name in cls.COUNTS}
-        merge = UpdateOne(
-            {"product_id": key, "batches": {"$ne": batch_id}},
-            {"$inc": increments, "$set": {"updated_at": now}, "$setOnInsert": {"product_id": key},
-             "$push": {"batches": {"$each": [batch_id], "$slice": -MARKERS_KEPT}}},
-            upsert=True)
-        return key, merge
+        users = value["users"]
+        if not isinstance(users, list) or not all(type(user) is str and user for user in users) \
+                or len(set(users)) != len(users) or checked_count(value["distinct_users"]) != len(users):
+            raise ValueError("bad_users")
+        return {"inc": {name: checked_count(value[name]) for name in cls.COUNTS}}, users
+
+    @classmethod
+    def iter_wants(cls, records, batch_id, rejected):
+        for key, value in records:
+            try:
+                want, users = cls.want(key, value)
+            except ValueError as error:
+                count_reject(rejected, str(error))
+                continue
+            except (KeyError, AttributeError, TypeError):
+                count_reject(rejected, "bad_record")
+                continue
+            yield key, want, users
+
+    @staticmethod
+    def prepare_chunk(db, batch_id, chunk, chunk_size=1000):
+        """Insert the chunk's (product, user) pairs where new, marked with this batch; then each
+        product's want counts the pairs whose first batch is this one. Returns [(key, want)]."""
+        pairs = db[PAIRS]
+        ids = {key: [pair_id(key, user) for user in users] for key, _want, users in chunk}
+        everything = [(key, user, pid) for key, _want, users in chunk for user, pid in zip(users, ids[key])]
+        first = {}
+        for start in range(0, len(everything), chunk_size):
+            part = everything[start:start + chunk_size]
+            operations = [UpdateOne({"_id": pid}, {"$setOnInsert": {"product_id": key, "user_id": user,
+                                                                    "batch": batch_id}}, upsert=True)
+                          for key, user, pid in part]
+            retry = _bulk(pairs, operations, {})  # a duplicate: a concurrent loader inserted it first
+            if retry:
+                _bulk(pairs, [operations[index] for index in retry], {})
+            first.update((document["_id"], document["batch"]) for document in pairs.find(
+                {"_id": {"$in": [pid for _key, _user, pid in part]}}, {"batch": 1}))
+        prepared = []
+        for key, want, _users in chunk:
+            added = sum(1 for pid in ids[key] if first.get(pid) == batch_id)
+            prepared.append((key, {"inc": dict(want["inc"], distinct_users=added)}))
+        return prepared

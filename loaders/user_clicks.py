@@ -1,20 +1,15 @@
 """Loader for mr_user_actions output into ``user_clicks``: one document per user, merged
-incrementally and idempotently, batch by batch.
+incrementally and exactly once, batch by batch, through contribution records (loaders/bulk.py's
+``merge_chunk``).
 
-Each record becomes two updates, written unordered in chunks:
-1. ``merge``: filter ``{user_id, batches: {$ne: B}}``, upsert. It adds the batch's counts ($inc),
-   widens first_seen/last_seen ($min/$max) and records B in the document's ``batches`` marker
-   list in the same atomic document update. If the document already carries B, the filter
-   misses, the upsert collides with the unique user_id index, and the duplicate-key error
-   means "already applied": re-running a batch, whole or after a crash, never double counts.
-2. ``latest``: ``$set`` last_action where the stored ``last_event`` key (fixed-width UTC time,
-   then the action) is older. It is monotonic, so it is right in any order and any number of
-   times; a new document gets its last_action from the merge's ``$setOnInsert``.
-The ledger (loaders/ledger.py) skips completed batches as a whole. Values are only values: the
-user id is a validated string, so it is only ever compared for equality, and action names (field names under ``actions``) are
-checked against the event model's pattern.
+A record becomes the batch's contribution to its user: the counts it adds (``$inc``), its first
+and last times (``$min``/``$max``) and its latest event, the ``last_event`` key (fixed-width UTC
+time, then the action), which sets ``last_action`` only where it is newer and only together with
+the counts of the same contribution: last_action always names an action the document counts.
+A contribution replaced by other content is recomputed from the user's contributions. Values are
+only values: the user id is a validated string, only ever compared for equality, and action
+names (field names under ``actions``) are checked against the event model's pattern.
 """
-from datetime import datetime, timezone
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 
@@ -26,11 +21,6 @@ INDEXES = [
     IndexModel([("click_count", DESCENDING)], name="click_count_desc"),
     IndexModel([("last_seen", ASCENDING)], name="last_seen"),
 ]
-# Batch markers kept per document. A crashed batch is completed by re-running it before this
-# many newer batches touch the same user (the ledger skips completed batches regardless).
-MARKERS_KEPT = 200
-
-
 class UserRecord:
     """A validated mr_user_actions record."""
 
@@ -79,26 +69,26 @@ def last_event_key(ts, action):
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ") + " " + action
 
 
+def user_want(user):
+    """What one user's batch record adds to their document (see loaders/bulk.py's delta_update)."""
+    return {"inc": {"click_count": user.click_count, "actions": dict(user.actions)},
+            "min": {"first_seen": ts_to_datetime(user.first_ts)},
+            "max": {"last_seen": ts_to_datetime(user.last_ts)},
+            "latest": {"key": last_event_key(user.last_ts, user.last_action),
+                       "set": {"last_action": user.last_action}}}
+
+
 def user_operations(user, batch_id, now):
-    """The two idempotent updates that merge one user's batch record (see the module docstring)."""
-    key_filter = user.user_id  # a validated str: plain equality (servers use the index for it)
-    latest = last_event_key(user.last_ts, user.last_action)
-    increments = {"click_count": user.click_count}
-    for action, count in user.actions.items():
-        increments["actions." + action] = count
-    merge = UpdateOne(
-        {"user_id": key_filter, "batches": {"$ne": batch_id}},
-        {"$inc": increments,
-         "$min": {"first_seen": ts_to_datetime(user.first_ts)},
-         "$max": {"last_seen": ts_to_datetime(user.last_ts)},
-         "$set": {"updated_at": now},
-         "$setOnInsert": {"user_id": user.user_id, "last_action": user.last_action, "last_event": latest},
-         "$push": {"batches": {"$each": [batch_id], "$slice": -MARKERS_KEPT}}},
-        upsert=True)
-    newer = UpdateOne(
-        {"user_id": key_filter, "last_event": {"$lt": latest}},
-        {"$set": {"last_action": user.last_action, "last_event": latest}})
-    return merge, newer
+    """The two document updates a user's record becomes on its first load, with ``batch_id`` as
+    the token: the guarded merge and the latest-event update (bench/bench_loader.py writes them
+    bare, without the contribution records around them)."""
+    from loaders.bulk import APPLYING, delta_update
+
+    want = user_want(user)
+    latest = want["latest"]
+    newer = UpdateOne({"user_id": user.user_id, "last_event": {"$lt": latest["key"]}, APPLYING: batch_id},
+                      {"$set": dict(latest["set"], last_event=latest["key"])})
+    return delta_update("user_id", user.user_id, want, batch_id, now), newer
 
 
 def ensure_indexes(collection):
@@ -109,15 +99,12 @@ KEY_FIELD = "user_id"
 ADDITIVE = True  # counts add up across batches: a late file is loaded as a batch of its own
 
 
-def iter_operations(records, batch_id, rejected, now=None):
-    """(user_id, record) pairs -> (user_id, update) pairs; malformed records are counted, not applied."""
-    now = now or datetime.now(timezone.utc)
+def iter_wants(records, batch_id, rejected):
+    """(user_id, record) pairs -> (user_id, want, None); malformed records are counted, not applied."""
     for user_id, record in records:
         try:
             user = validate_record(user_id, record)
         except ValueError as error:
             rejected[str(error)] = rejected.get(str(error), 0) + 1
             continue
-        merge, newer = user_operations(user, batch_id, now)
-        yield user.user_id, merge
-        yield None, newer  # auxiliary: see loaders/bulk.py
+        yield user.user_id, user_want(user), None

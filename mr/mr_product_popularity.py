@@ -1,6 +1,7 @@
-"""Per-product funnel: views, cart adds, purchases, exact distinct users and conversion rates.
+"""Per-product funnel: views, cart adds, purchases, exact distinct users (and who they are, so
+the loader can count distinct users across batches) and conversion rates.
 Memory: map tasks spill their (product, user) table at --combine-keys entries; reducers stream
-one product at a time (O(1)); the second step sums one small partial per reducer task.
+one product at a time (O(its distinct users)); the second step merges one partial per reducer task.
 """
 from mrjob.step import MRStep
 
@@ -10,7 +11,7 @@ from mr.fields import CART_ACTION, PURCHASE_ACTION, VIEW_ACTION, product_key
 # (product, user) pairs held by one map task's in-mapper combiner before it spills them.
 DEFAULT_COMBINE_KEYS = 100_000
 
-# A partial per-product record, as a list for speed and a compact protocol:
+# A partial per-product record, as a list for speed and a compact protocol (USERS: their ids):
 USERS, VIEWS, CART_ADDS, PURCHASES, EVENTS = range(5)
 
 
@@ -29,7 +30,8 @@ def final_record(product, partial):
         "cart_adds": partial[CART_ADDS],
         "purchases": partial[PURCHASES],
         "events": partial[EVENTS],
-        "distinct_users": partial[USERS],
+        "distinct_users": len(partial[USERS]),
+        "users": sorted(partial[USERS]),
         "view_to_cart": conversion(partial[CART_ADDS], partial[VIEWS]),
         "cart_to_purchase": conversion(partial[PURCHASES], partial[CART_ADDS]),
     }
@@ -37,7 +39,8 @@ def final_record(product, partial):
 
 class MRProductPopularity(ClickstreamJob):
     """Key product_id (string); value {product_id, views, cart_adds, purchases, events,
-    distinct_users, view_to_cart, cart_to_purchase}. Only events carrying a product id count."""
+    distinct_users, users (sorted ids), view_to_cart, cart_to_purchase}. Only events carrying a
+    product id count."""
 
     def configure_args(self):
         super().configure_args()
@@ -101,9 +104,9 @@ class MRProductPopularity(ClickstreamJob):
         if product != self._product:
             yield from self.reducer_flush_product()
             self._product = product
-            self._partial = [0, 0, 0, 0, 0]
+            self._partial = [[], 0, 0, 0, 0]
         partial = self._partial
-        partial[USERS] += 1
+        partial[USERS].append(pair[1])
         for views, cart_adds, purchases, events in counts:
             partial[VIEWS] += views
             partial[CART_ADDS] += cart_adds
@@ -119,10 +122,10 @@ class MRProductPopularity(ClickstreamJob):
         self._products_output = 0
 
     def reducer_sum(self, product, partials):
-        merged = [0, 0, 0, 0, 0]
+        merged = [[], 0, 0, 0, 0]
         for partial in partials:
             for field, value in enumerate(partial):
-                merged[field] += value
+                merged[field] += value  # a product split across tasks: each task saw other users
         self._products_output += 1
         yield product, final_record(product, merged)
 

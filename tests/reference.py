@@ -309,3 +309,22 @@ def reference_suspicious_window(lines, window_hours=24, max_events_per_minute=30
             output[user] = {"user_id": user, "rules": rules, "rule_names": [rule["rule"] for rule in rules],
                             "events": most_events}
     return output, rejected
+
+
+def reference_product_users(lines):
+    """Per product id (normalized to a string): the set of users with an event on it."""
+    records, _rejected = _valid_records(lines)
+    users = {}
+    for user, _action, _moment, obj in records:
+        product = reference_id(obj.get("product_id"))
+        if product is not None:
+            users.setdefault(product, set()).add(user)
+    return users
+
+
+def reference_product_output(lines):
+    """mr_product_popularity's output as the loader takes it: each product's counts and its
+    sorted distinct users (``users``)."""
+    records, _rejected = reference_product_popularity(lines)
+    users = reference_product_users(lines)
+    return {product: dict(record, users=sorted(users[product])) for product, record in records.items()}

@@ -16,16 +16,19 @@ def mr_invariants(counters):
              "detail": "%d = %d + %d" % (read, valid, rejected)}]
 
 
-def load_invariants(stats):
+def load_invariants(stats, rejected=None):
     """Invariants of a load's stats: every output record was upserted, matched, found already
-    applied, or rejected; and none was rejected (the job wrote it, so a reject is a defect)."""
+    applied, or rejected; and none was rejected (the job wrote it, so a reject is a defect, or a
+    record outside the batch's partition). ``rejected``: reason -> count, named in the detail."""
     records = stats.get("records", 0)
     accounted = stats["upserted"] + stats["matched"] + stats["already_applied"]
     return [
         {"name": "output records = documents upserted or matched", "ok": records == accounted + stats["rejected"],
          "detail": "%d = %d upserted + %d matched + %d already applied + %d rejected" % (
              records, stats["upserted"], stats["matched"], stats["already_applied"], stats["rejected"])},
-        {"name": "no output record rejected", "ok": stats["rejected"] == 0, "detail": "%d rejected" % stats["rejected"]},
+        {"name": "no output record rejected", "ok": stats["rejected"] == 0,
+         "detail": "%d rejected%s" % (stats["rejected"], "".join(
+             ", %s: %d" % item for item in sorted((rejected or {}).items())))},
     ]
 
 

@@ -179,17 +179,25 @@ class BatchRun:
             return []
         return hours
 
-    def batch_complete(self, job):
+    def batch_complete(self, job, manifest):
+        """``batch_id -> bool``: complete in the ledger *and* computed from the raw files the
+        manifest's revision names. A batch id loaded from other content (a hand load of the hour,
+        an older derived area) is not: its revision is loaded again, replacing it."""
         from loaders import ledger
 
         collection = self.collections[job]
-        return lambda batch_id: ledger.batch_status(self.db, collection, batch_id) == ledger.COMPLETE
+        contents = {revision["batch_id"]: revision_content(revision)
+                    for revision in (manifest or {}).get("revisions", ())}
+        return lambda batch_id: ledger.loaded_with(self.db, collection, batch_id, contents.get(batch_id))
 
     def hour_done(self, hour):
         raw_files = self.area.raw_files(hour)
         partition = hour_partition(hour)
-        return all(plan.is_done(self.area.manifest(job, partition), raw_files, self.batch_complete(job))
-                   for job in self.settings.jobs)
+        for job in self.settings.jobs:
+            manifest = self.area.manifest(job, partition)
+            if not plan.is_done(manifest, raw_files, self.batch_complete(job, manifest)):
+                return False
+        return True
 
     # --- the run --------------------------------------------------------------------------------
 
@@ -236,7 +244,7 @@ class BatchRun:
             manifest = self.run_step(job, hour, partition, step, manifest)
             if step.replaces:
                 redone.add(step.revision)
-        loads = plan.plan_loads(manifest, self.batch_complete(job), redone)
+        loads = plan.plan_loads(manifest, self.batch_complete(job, manifest), redone)
         for revision in loads:
             lock.check()
             self.load_revision(job, partition, revision, force=revision["revision"] in redone)
@@ -293,22 +301,28 @@ class BatchRun:
     def _load(self, job, partition, revision, force, started, uris, rejected):
         from pymongo.errors import PyMongoError
 
+        from loaders import ledger
         from loaders.joboutput import JobOutputSource
         from loaders.load import load_batch
 
+        content = revision_content(revision)
         try:
+            # complete, yet planned: loaded from other content, which this revision replaces
+            force = force or ledger.batch_status(
+                self.db, self.collections[job], revision["batch_id"]) == ledger.COMPLETE
             # an HDFS derived area's client (with run's hdfs_user) reads the parts back
             source = JobOutputSource(uris, self.settings.webhdfs_url,
                                      hdfs_client=getattr(self.area.derived, "client", None)) if uris else None
             stats = load_batch(self.db, job, source.records(rejected) if source else iter(()), revision["batch_id"],
-                               uris, rejected, self.settings.chunk_size, force, revision.get("supersedes", ()))
+                               uris, rejected, self.settings.chunk_size, force, revision.get("supersedes", ()),
+                               content=content)
         except (PyMongoError, ClickstreamError) as error:
             self._step(job, partition, revision["revision"], "load", "failed", started, error=_first_line(error))
             raise StepFailed("%s %s: load of batch %r failed, batch not marked loaded: %s" % (
                 job, partition, revision["batch_id"], _first_line(error))) from error
         counts = {name: stats.get(name, 0) for name in ("records", "upserted", "matched", "already_applied",
                                                         "rejected", "superseded_deleted")}
-        invariants = load_invariants(stats)
+        invariants = load_invariants(stats, rejected)
         status = "failed" if broken(invariants) else "ok"
         self._step(job, partition, revision["revision"], "load", status, started, counts=counts,
                    invariants=invariants, batch_id=revision["batch_id"], rejected_reasons=rejected)
@@ -323,6 +337,11 @@ class BatchRun:
     def _step(self, job, partition, revision, step, status, started, **details):
         self.record.add_step(dict({"job": job, "partition": partition, "revision": revision, "step": step,
                                    "status": status, "seconds": round(time.monotonic() - started, 3)}, **details))
+
+
+def revision_content(revision):
+    """What a derived revision was computed from, as the load ledger records it."""
+    return {"raw_files": dict(revision["inputs"])}
 
 
 def _first_line(error):

@@ -91,9 +91,9 @@ def test_cli_load_killed_midway_then_rerun_is_exact(db, batches, tmp_path, mongo
     # Kill a load of B with SIGKILL after some of its chunks were written.
     process = subprocess.Popen([sys.executable, "-m", "cli", "load", "user-actions", path_b, *common,
                                 "--batch-id", "B", "--chunk-size", "10"])
-    seen = db[COLLECTION].count_documents({"batches": "B"})
+    seen = db[COLLECTION + "_contributions"].count_documents({"batch": "B"})
     for _ in range(2000):
-        seen = db[COLLECTION].count_documents({"batches": "B"})
+        seen = db[COLLECTION + "_contributions"].count_documents({"batch": "B"})
         if seen > 0 or process.poll() is not None:
             break
     process.send_signal(signal.SIGKILL)
@@ -161,12 +161,12 @@ def test_every_readme_shell_query_on_the_real_server(db, mongodb_uri, mongosh_bi
     from corpus import bot_lines
     from loaders.queries import SHELL
     from mr.mr_suspicious_users import MRSuspiciousUsers
-    from reference import (reference_hourly_activity, reference_product_popularity, reference_sessions,
+    from reference import (reference_hourly_activity, reference_product_output, reference_sessions,
                            reference_suspicious_window)
 
     lines = generated_lines(events=3000, users=100, malformed=0.01, seed=8) + bot_lines()
     loads = {"user-actions": reference_user_actions(lines)[0], "hourly-activity": reference_hourly_activity(lines)[0],
-             "product-popularity": reference_product_popularity(lines)[0], "sessions": reference_sessions(lines)[0],
+             "product-popularity": reference_product_output(lines), "sessions": reference_sessions(lines)[0],
              "suspicious-users": run_job(MRSuspiciousUsers, lines)[0]}
     for job, records in loads.items():
         if job == "sessions":

@@ -91,7 +91,7 @@ class Crash(Exception):
 def test_a_load_killed_halfway_then_rerun_is_exact(mongo_db, batches, monkeypatch):
     batch_a, batch_b, both = batches
     load(mongo_db, batch_a, "A")
-    real_chunk = bulk.write_chunk
+    real_chunk = bulk.merge_chunk
     calls = []
 
     def dying_chunk(*args, **kwargs):
@@ -100,12 +100,12 @@ def test_a_load_killed_halfway_then_rerun_is_exact(mongo_db, batches, monkeypatc
             raise Crash("killed")
         return real_chunk(*args, **kwargs)
 
-    monkeypatch.setattr(bulk, "write_chunk", dying_chunk)
+    monkeypatch.setattr(bulk, "merge_chunk", dying_chunk)
     with pytest.raises(Crash, match="killed"):
-        load(mongo_db, batch_b, "B", chunk_size=40)
+        load(mongo_db, batch_b, "B", chunk_size=20)
     assert batch_status(mongo_db, COLLECTION, "B") == LOADING
-    monkeypatch.setattr(bulk, "write_chunk", real_chunk)
-    stats, _ = load(mongo_db, batch_b, "B", chunk_size=40)
+    monkeypatch.setattr(bulk, "merge_chunk", real_chunk)
+    stats, _ = load(mongo_db, batch_b, "B", chunk_size=20)
     assert stats["already_applied"] > 0 and batch_status(mongo_db, COLLECTION, "B") == COMPLETE
     assert stored(mongo_db) == expected_documents(both)
 

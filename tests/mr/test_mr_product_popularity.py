@@ -3,13 +3,15 @@ import pytest
 
 from mr.mr_product_popularity import MRProductPopularity
 from corpus import generated_lines, product_id_lines, session_lines
-from reference import reference_id, reference_product_popularity, reference_record
+from reference import reference_id, reference_product_popularity, reference_product_users, reference_record
 
 
 @pytest.fixture(scope="module")
 def corpus():
     lines = generated_lines() + product_id_lines() + session_lines()
     expected, rejected = reference_product_popularity(lines)
+    users = reference_product_users(lines)
+    expected = {product: dict(record, users=sorted(users[product])) for product, record in expected.items()}
     assert rejected > 0 and len(expected) > 100
     assert any(record["view_to_cart"] is None for record in expected.values())
     assert any(record["cart_to_purchase"] is None for record in expected.values())
@@ -68,5 +70,5 @@ def test_integer_and_string_ids_are_one_product(run_job):
     output, counters = run_job(MRProductPopularity, lines, files=2)
     assert output == {"987": {
         "product_id": "987", "views": 3, "cart_adds": 1, "purchases": 0, "events": 4, "distinct_users": 2,
-        "view_to_cart": 0.333333, "cart_to_purchase": 0.0}}
+        "users": ["a", "b"], "view_to_cart": 0.333333, "cart_to_purchase": 0.0}}
     assert counters["clickstream"]["product_id unusable"] == 2

@@ -13,10 +13,6 @@ from reference import (iso, reference_event, reference_hourly_activity, referenc
 START = datetime(2024, 12, 29, tzinfo=timezone.utc)
 SEED_VARIABLE = "CLICKSTREAM_TEST_SEED"
 BOTS = ("bot-every-4-minutes", "bot-40-views-an-hour")
-# Collections and fields whose differences are known and owned by another branch of issue 12.
-# Each entry must go when its branch lands: the check then fails, to say so (like a strict xfail).
-KNOWN_GAPS = {("product_popularity", "distinct_users"):
-              "issue 12 item 2 (exact distinct users per product) is not on this branch yet"}
 
 
 def corpus_seed():
@@ -266,19 +262,10 @@ def summary_line(figures, differences):
                 "%s %d" % item for item in sorted(by_collection.items())) if by_collection else ""))
 
 
-def check(differences, gaps=None):
-    """Asserts no difference outside the known gaps; returns the reason of each known gap that
-    still shows differences (the caller marks the test xfail with it). A known gap without any
-    difference fails: its branch has landed and the entry must go."""
-    gaps = KNOWN_GAPS if gaps is None else gaps
-    unexpected = [item for item in differences if (item[0], item[1]) not in gaps]
-    assert not unexpected, "%d differences from the one-pass references, e.g.:\n%s" % (
-        len(unexpected), "\n".join(repr(item) for item in unexpected[:15]))
-    seen = {(item[0], item[1]) for item in differences}
-    landed = [gap for gap in gaps if gap not in seen]
-    assert not landed, "no difference left in %s: remove it from KNOWN_GAPS in tests/equivalence.py" % (landed,)
-    return ["%s: %d differences (%s)" % (".".join(gap), sum(1 for item in differences if (item[0], item[1]) == gap),
-                                         reason) for gap, reason in gaps.items()]
+def check(differences):
+    """Asserts that the served collections hold no difference from the one-pass references."""
+    assert not differences, "%d differences from the one-pass references, e.g.:\n%s" % (
+        len(differences), "\n".join(repr(item) for item in differences[:15]))
 
 
 def land(root, lines, name):

@@ -324,7 +324,11 @@ def _describe(invariants):
 
 def run_mrjob(job, settings, inputs, output_uri):
     """Run a job with mrjob's runner of ``settings.runner`` over ``inputs`` into ``output_uri``;
-    returns its counters summed over steps. Raises whatever mrjob raises when the job fails."""
+    returns its counters summed over steps. Raises whatever mrjob raises when the job fails; a
+    failed step's StepFailedException names the failed task's error when mrjob found it in the
+    task logs (on Hadoop, the failed attempt's stderr), instead of the `hadoop jar` command line."""
+    from mrjob.step import StepFailedException
+
     from mr import job_class
     from mr.base import sum_counters
 
@@ -333,8 +337,34 @@ def run_mrjob(job, settings, inputs, output_uri):
         args += ["-c", settings.mrjob_conf]
     instance = job_class(job)(args=args + list(inputs))
     with instance.make_runner() as runner:
-        runner.run()
+        try:
+            runner.run()
+        except StepFailedException as error:
+            cause = task_error_line(getattr(runner, "_log_interpretations", None))
+            if not cause:
+                raise
+            raise StepFailedException(reason=cause, step_num=error.step_num, num_steps=error.num_steps,
+                                      step_desc=error.step_desc) from error
         return sum_counters(runner.counters())
+
+
+def task_error_line(log_interpretations):
+    """mrjob's "probable cause of failure" of the last step, in one line: the failed attempt and
+    the last line of its task's error (a Python exception, a setup command's message), or of
+    Hadoop's error when the task left none. None when mrjob found no error in the logs."""
+    from mrjob.logs.errors import _pick_error  # the choice mrjob logs as the probable cause
+
+    if not log_interpretations:
+        return None
+    error = _pick_error(log_interpretations[-1])
+    if not error:
+        return None
+    source = error.get("task_error") or error.get("hadoop_error") or {}
+    lines = [line.strip() for line in (source.get("message") or "").splitlines() if line.strip()]
+    if not lines:
+        return None
+    attempt = error.get("attempt_id")
+    return "%s: %s" % (attempt, lines[-1]) if attempt else lines[-1]
 
 
 class KeptLog(logging.Handler):

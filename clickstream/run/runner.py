@@ -355,7 +355,11 @@ def _describe(invariants):
 
 def run_mrjob(job, settings, inputs, output_uri):
     """Run a job with mrjob's runner of ``settings.runner`` over ``inputs`` into ``output_uri``;
-    returns its counters summed over steps. Raises whatever mrjob raises when the job fails."""
+    returns its counters summed over steps. Raises whatever mrjob raises when the job fails; a
+    failed step's StepFailedException names the failed task's error when mrjob found it in the
+    task logs (on Hadoop, the failed attempt's stderr), instead of the `hadoop jar` command line."""
+    from mrjob.step import StepFailedException
+
     from mr import job_class
     from mr.base import sum_counters
 
@@ -369,8 +373,46 @@ def run_mrjob(job, settings, inputs, output_uri):
         args += ["-c", settings.mrjob_conf]
     instance = job_class(job)(args=args + list(inputs))
     with instance.make_runner() as runner:
-        runner.run()
+        try:
+            runner.run()
+        except StepFailedException as error:
+            cause = task_error_line(runner, error.step_num)
+            if not cause:
+                raise
+            raise StepFailedException(reason=cause, step_num=error.step_num, num_steps=error.num_steps,
+                                      step_desc=error.step_desc) from error
         return sum_counters(runner.counters())
+
+
+def task_error_line(runner, step_num):
+    """mrjob's "probable cause of failure" of a failed step, in one line: the failed attempt (or
+    container) and the last line of its task's error (a Python exception, a setup command's
+    message), else the first line of Hadoop's error. None when mrjob found no error in the logs."""
+    from mrjob.logs.errors import _pick_error  # the choice mrjob logs as the probable cause
+
+    interpretations = getattr(runner, "_log_interpretations", None)
+    if not interpretations:
+        return None
+    error = _pick_error(interpretations[-1]) or {}
+    if not error.get("task_error") and hasattr(runner, "_interpret_task_logs"):
+        # mrjob 0.7.4 maps failed attempts to YARN containers through the job history file, and
+        # finds that file only if the job's user is "hadoop" (its name pattern says so): for any
+        # other user it reads no task log. Read the newest failed container's logs instead.
+        retry = {"step": interpretations[-1].get("step") or {}}
+        try:
+            runner._interpret_task_logs(retry, runner._get_step(step_num)["type"])
+        except (IOError, OSError, KeyError, IndexError) as failure:  # keep what mrjob found
+            retry = {"unreadable": str(failure)}
+        found = _pick_error(retry)
+        if found and found.get("task_error"):
+            error = found
+    task_error, hadoop_error = error.get("task_error") or {}, error.get("hadoop_error") or {}
+    lines = [line.strip() for line in (task_error or hadoop_error).get("message", "").splitlines() if line.strip()]
+    if not lines:
+        return None
+    line = lines[-1] if task_error else lines[0]
+    where = error.get("attempt_id") or error.get("container_id")
+    return "%s: %s" % (where, line) if where else line
 
 
 class KeptLog(logging.Handler):

@@ -1,5 +1,5 @@
-"""The stack's Hadoop layout: `hadoop fs` sees what WebHDFS wrote, and mrjob's hadoop runner
-runs a real Hadoop streaming job (MapReduce's LocalJobRunner) over input on HDFS."""
+"""The stack's Hadoop: `hadoop fs` sees what WebHDFS wrote, the ResourceManager reports its
+NodeManager, and mrjob's hadoop runner runs a real Hadoop streaming job on YARN over input on HDFS."""
 import collections
 import getpass
 import importlib.util
@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from hdfs import InsecureClient
+
+from test_yarn_support import assert_on_yarn, resourcemanager_url, rm_get  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
@@ -70,9 +72,16 @@ def test_hadoop_fs_sees_webhdfs_writes(hadoop_home, client, folder):
     assert missing.returncode == 1
 
 
-def test_mrjob_word_count_on_hadoop(hadoop_home, client, folder):
-    # The stack's mrjob.conf keeps mrjob's working files off HDFS, which Hadoop's
-    # LocalJobRunner needs (see scripts/stack.d/hadoop.sh); `scripts/stack env` sets it.
+def test_resourcemanager_reports_one_running_nodemanager_on_loopback(resourcemanager_url):
+    nodes = rm_get(resourcemanager_url, "/nodes")["nodes"]["node"]
+    assert [node["state"] for node in nodes] == ["RUNNING"]
+    assert nodes[0]["nodeHostName"] in ("localhost", "127.0.0.1")
+    metrics = rm_get(resourcemanager_url, "/metrics")["clusterMetrics"]
+    assert metrics["activeNodes"] == 1 and metrics["totalMB"] >= 2048 and metrics["totalVirtualCores"] >= 2
+
+
+def test_mrjob_word_count_on_hadoop(hadoop_home, client, folder, resourcemanager_url):
+    # `scripts/stack env` sets MRJOB_CONF: where the stack's YARN keeps task logs.
     if not os.environ.get("MRJOB_CONF"):
         pytest.skip("MRJOB_CONF unset; run under `eval \"$(scripts/stack env)\"`")
     for name, text in TEXTS.items():
@@ -92,6 +101,7 @@ def test_mrjob_word_count_on_hadoop(hadoop_home, client, folder):
         runner.run()
         counts = dict(job.parse_output(runner.cat_output()))
         counters = runner.counters()
+        assert_on_yarn(resourcemanager_url, runner)
 
     expected = collections.Counter()
     for text in TEXTS.values():

@@ -1,5 +1,6 @@
-"""Jobs on `-r hadoop` against the real stack: a real Hadoop streaming job (LocalJobRunner) over a
-generated corpus on HDFS, equal to the reference and byte-for-byte to the inline runner.
+"""Jobs on `-r hadoop` against the real stack: a real Hadoop streaming job on the stack's YARN over a
+generated corpus on HDFS, equal to the reference and byte-for-byte to the inline runner; the job's
+code and orjson reach the task containers through HDFS (-files/-archives), as on a cluster.
 
 The task side runs `python -S`: no site-packages, so the job can only import what it ships
 (the clickstream and mr packages, orjson; mrjob ships itself), as on a node without the project.
@@ -19,6 +20,7 @@ from mrjob.protocol import JSONProtocol
 from corpus import generated_lines
 from mr import job_class
 from reference import reference_hourly_activity, reference_user_actions
+from test_yarn_support import assert_on_yarn, new_applications, resourcemanager_url, yarn_applications  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +34,7 @@ FILES = 3  # input files: a .gz among them, and a hidden work-in-progress file t
 
 @pytest.fixture
 def stack(hadoop_home, webhdfs_url):
-    # The stack's mrjob.conf keeps mrjob's working files off HDFS (see scripts/stack.d/hadoop.sh).
+    # The stack's mrjob.conf says where the cluster's task logs are (see scripts/stack.d/hadoop.sh).
     if not os.environ.get("MRJOB_CONF"):
         pytest.skip("MRJOB_CONF unset; run under `eval \"$(scripts/stack env)\"`")
     return hadoop_home, InsecureClient(webhdfs_url, user=getpass.getuser())
@@ -70,8 +72,9 @@ def write_inputs(lines, local_dir, client, hdfs_dir):
     return paths
 
 
-def run_lines(job, args):
-    """Run a job; returns (raw output lines sorted, counters summed over steps)."""
+def run_lines(job, args, resourcemanager_url=None):
+    """Run a job; returns (raw output lines sorted, counters summed over steps). With
+    ``resourcemanager_url``, also checks that every step ran as a YARN application."""
     instance = job_class(job)(args=args)
     with instance.make_runner() as runner:
         runner.run()
@@ -81,6 +84,8 @@ def run_lines(job, args):
             for group, names in step.items():
                 for name, count in names.items():
                     counters.setdefault(group, {})[name] = counters.get(group, {}).get(name, 0) + count
+        if resourcemanager_url:
+            assert_on_yarn(resourcemanager_url, runner)
     return lines, counters
 
 
@@ -91,20 +96,16 @@ def task_python():
 
 @pytest.mark.parametrize("job, reference", HADOOP_JOBS, ids=[job for job, _ in HADOOP_JOBS])
 def test_job_on_hadoop_matches_reference_and_inline(job, reference, stack, folder, corpus, tmp_path,
-                                                    monkeypatch):
+                                                    resourcemanager_url):
     hadoop_home, client = stack
     local_inputs = write_inputs(corpus, str(tmp_path), client, posixpath.join(folder, "input"))
-    # Hadoop's LocalJobRunner links the job's files into its working directory: keep it private.
-    workdir = tmp_path / "cwd"
-    workdir.mkdir()
-    monkeypatch.chdir(workdir)
 
     hadoop_lines, counters = run_lines(job, [
         "-r", "hadoop", "--hadoop-bin", os.path.join(hadoop_home, "bin", "hadoop"),
         "--python-bin", task_python(),
         "--output-dir", "hdfs://" + posixpath.join(folder, "output"),
         "hdfs://" + posixpath.join(folder, "input") + "/",
-    ])
+    ], resourcemanager_url)
     inline_lines, _inline_counters = run_lines(job, ["-r", "inline", "--no-conf", *local_inputs])
 
     assert hadoop_lines == inline_lines  # byte for byte, record by record
@@ -116,10 +117,12 @@ def test_job_on_hadoop_matches_reference_and_inline(job, reference, stack, folde
     assert counters["clickstream"]["hidden files skipped"] == 1
 
 
-def test_cli_selects_hours_on_hdfs_with_the_default_python(stack, folder, corpus, tmp_path):
+def test_cli_selects_hours_on_hdfs_with_the_default_python(stack, folder, corpus, tmp_path, resourcemanager_url):
     """`clickstream mr user-actions -r hadoop --sink hdfs:///... --date D`: the partition folders
-    on HDFS, the task python by default the submitting interpreter, the summary on stderr."""
+    on HDFS, the task python by default the submitting interpreter, the summary on stderr, the
+    job a YARN application."""
     hadoop_home, client = stack
+    before = yarn_applications(resourcemanager_url)
     day = [line for line in corpus if b"2024-12-29T0" in line][:3000]
     for hour, part in (("03", day[0::2]), ("04", day[1::2])):
         client.write(posixpath.join(folder, "raw/dt=2024-12-29/hour=%s/t+0+1+2.jsonl" % hour),
@@ -132,6 +135,8 @@ def test_cli_selects_hours_on_hdfs_with_the_default_python(stack, folder, corpus
          "--sink", "hdfs://" + posixpath.join(folder, "raw"), "--date", "2024-12-29"],
         capture_output=True, cwd=str(tmp_path), timeout=600)
     assert result.returncode == 0, result.stderr.decode()[-3000:]
+    apps = new_applications(resourcemanager_url, before)
+    assert [(app["applicationType"], app["finalStatus"]) for app in apps.values()] == [("MAPREDUCE", "SUCCEEDED")], apps
     output = dict(JSONProtocol().read(line) for line in result.stdout.splitlines())
     expected, rejected = reference_user_actions(day)
     assert output == expected

@@ -171,8 +171,13 @@ def test_two_runs_on_one_partition_one_waits_with_exit_75(mongodb_uri, database,
 
 def test_hadoop_runner_over_an_hdfs_sink(kafka_bootstrap, webhdfs_url, hadoop_home, mongodb_uri, topic, database,
                                          tmp_path):
-    if not os.environ.get("MRJOB_CONF"):
-        pytest.skip("MRJOB_CONF unset; run under `eval \"$(scripts/stack env)\"`")
+    """`clickstream run -r hadoop` over an hdfs:// sink on the stack's YARN: one MapReduce
+    application per job, their counters reconciled, the hour loaded."""
+    from test_yarn_support import new_applications, yarn_applications
+
+    resourcemanager_url = os.environ.get("YARN_RESOURCEMANAGER_URL")
+    if not os.environ.get("MRJOB_CONF") or not resourcemanager_url:
+        pytest.skip("MRJOB_CONF or YARN_RESOURCEMANAGER_URL unset; run under `eval \"$(scripts/stack env)\"`")
     sink = "/test/run-%s" % uuid.uuid4().hex[:10]
     client = InsecureClient(webhdfs_url, user=getpass.getuser())
     spec = GeneratorSpec(events=2000, users=100, seed=5, span_hours=1.5)  # generate_command's start: 2024-12-29
@@ -182,9 +187,13 @@ def test_hadoop_runner_over_an_hdfs_sink(kafka_bootstrap, webhdfs_url, hadoop_ho
                        "--allowed-lateness-seconds", "0"), str(tmp_path / "ingest.log"))
     try:
         env = run_env(mongodb_uri, database)
+        before = yarn_applications(resourcemanager_url)
         result = clickstream_run(["--latest-complete", "-r", "hadoop", "--sink", "hdfs://" + sink,
                                   "--jobs", "user-actions,hourly-activity"], env, timeout=900)
         assert result.returncode == 0, result.stderr[-3000:]
+        apps = new_applications(resourcemanager_url, before)
+        assert sorted((app["applicationType"], app["finalStatus"]) for app in apps.values()) == [
+            ("MAPREDUCE", "SUCCEEDED")] * 2, apps  # user-actions and hourly-activity, each on YARN
         hour_00 = [line for line in valid if hour_of_line(line) == "dt=2024-12-29/hour=00"]
         assert user_totals(database) == expected_totals(hour_00)
         hourly, _ = reference_hourly_activity(hour_00)

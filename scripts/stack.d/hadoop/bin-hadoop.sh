@@ -4,9 +4,13 @@
 # $HADOOP_HOME/bin/hadoop). Enough for mrjob's hadoop runner and for people:
 #
 #   hadoop fs|dfs ARGS...     org.apache.hadoop.fs.FsShell
-#   hadoop jar JAR [CLASS]... org.apache.hadoop.util.RunJar (Hadoop streaming, with MapReduce's
-#                             LocalJobRunner as mapred-site.xml says)
+#   hadoop jar JAR [CLASS]... org.apache.hadoop.util.RunJar (Hadoop streaming, submitted to the
+#                             YARN ResourceManager that yarn-site.xml names)
 #   hadoop version            org.apache.hadoop.util.VersionInfo
+#   hadoop job ARGS...        org.apache.hadoop.mapred.JobClient (-list, -status, -kill, ...)
+#   hadoop application|node|logs ARGS...
+#                             YARN's own CLIs, as `yarn application -list`, `yarn node -list`,
+#                             `yarn logs -applicationId ID` would run them
 #   hadoop classpath          the classpath, as Hadoop prints it
 #   hadoop some.java.Class    that class's main
 #
@@ -26,7 +30,8 @@ if [[ -f "$HADOOP_CONF_DIR/hadoop-env.sh" ]]; then
 fi
 
 usage() {
-  echo "usage: hadoop fs|dfs ARGS... | jar JAR [MAIN_CLASS] ARGS... | version | classpath | CLASSNAME ARGS..." >&2
+  echo "usage: hadoop fs|dfs ARGS... | jar JAR [MAIN_CLASS] ARGS... | version | job ARGS..." \
+    "| application|node|logs ARGS... | classpath | CLASSNAME ARGS..." >&2
   exit 1
 }
 
@@ -53,6 +58,10 @@ case "$command" in
     fast_start=()
     ;;
   version) class=org.apache.hadoop.util.VersionInfo ;;
+  job) class=org.apache.hadoop.mapred.JobClient ;;
+  application) class=org.apache.hadoop.yarn.client.cli.ApplicationCLI; set -- application "$@" ;;
+  node) class=org.apache.hadoop.yarn.client.cli.NodeCLI ;;
+  logs) class=org.apache.hadoop.yarn.client.cli.LogsCLI ;;
   classpath)
     echo "$CLASSPATH"
     exit 0

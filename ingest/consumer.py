@@ -269,9 +269,10 @@ class Ingest:
 
     def _finished(self, now):
         """--until-idle: True once the group has assigned this member its partitions (none counts),
-        no event came for the idle time, and every assigned partition's position has reached the
-        log's end offset (asked of the broker: a fetch's highwater is unknown before the first
-        fetch). Also True, with ``gave_up`` set, once that stayed unknown past give_up_seconds."""
+        no event came for the idle time (since the last event, the assignment, or the broker
+        answering again), and every assigned partition's position has reached the log's end offset
+        (asked of the broker: a fetch's highwater is unknown before the first fetch). Also True,
+        with ``gave_up`` set, once that stayed unknown past give_up_seconds."""
         if not self.assigned:
             return self._unsure(now, "no partition assignment from group %r" % self.config.group)
         if self.waiting or now - self.last_activity < self.config.until_idle:
@@ -282,7 +283,11 @@ class Ingest:
             positions = {tp: self.consumer.position(tp, timeout_ms=END_OFFSETS_TIMEOUT_MS) for tp in tps}
         except KafkaError as error:
             return self._unsure(now, "the log's end offsets unknown", error)
-        self._unsure_since = None
+        if self._unsure_since is not None:
+            # Events may have come while the broker did not answer: the idle time starts again now.
+            self._unsure_since = None
+            self.last_activity = now
+            return False
         if any(positions[tp] is None or positions[tp] < ends[tp] for tp in tps):
             return False  # the events are there but not fetched yet
         log.info("caught up with the end of %d partition(s) and no new event for %gs: finishing",

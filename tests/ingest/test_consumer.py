@@ -308,7 +308,7 @@ def test_a_member_given_no_partition_finishes_the_idle_time_after_its_assignment
     assert consumer.committed == {}
 
 
-def test_end_offsets_the_broker_does_not_give_are_not_caught_up(tmp_path):
+def test_end_offsets_the_broker_does_not_give_are_not_caught_up_and_the_idle_time_starts_again(tmp_path):
     logs = make_logs()
 
     def down(consumer):
@@ -316,11 +316,15 @@ def test_end_offsets_the_broker_does_not_give_are_not_caught_up(tmp_path):
 
     def up(consumer):
         consumer.broker_down = False
-    consumer = FakeConsumer(logs, script={2: down, 50: up})
+
+    def more(consumer):  # produced once the broker is back, within the idle time
+        consumer.logs[0].extend(event(n, 11) for n in range(500, 505))
+    consumer = FakeConsumer(logs, script={2: down, 50: up, 53: more})
     _ingest, status = run_on_poll_clock(str(tmp_path), consumer, until_idle=4)
     assert status == 0
-    assert consumer.polls >= 50
+    assert consumer.polls == 54 + 4  # fetched three at a time, the last of them at poll 54
     assert sink_contents(str(tmp_path)) == expected_contents(logs)
+    assert consumer.committed == {0: 45, 1: 25}
 
 
 # Give up after max(60, 2 x until_idle) + session timeout + max poll interval = 60 + 1 + 2 seconds

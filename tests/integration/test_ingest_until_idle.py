@@ -1,6 +1,5 @@
 """What `ingest --until-idle` waits for, against the real broker: the group's assignment, however
 slow the join, and the end of every assigned partition; an empty topic still finishes."""
-import glob
 import os
 import signal
 
@@ -9,8 +8,8 @@ from kafka import KafkaAdminClient
 
 from clickstream.generator import GeneratorSpec
 from test_ingest_support import (
-    assert_exactly_once, generate_command, generated_lines, ingest_command, read_local_area, run, start, tail,
-    topic, wait_for,  # noqa: F401 (topic is a fixture)
+    assert_exactly_once, generate_command, generated_lines, ingest_command, local_files_committed, read_local_area,
+    run, start, tail, topic, wait_for,  # noqa: F401 (topic is a fixture)
 )
 
 pytestmark = pytest.mark.integration
@@ -27,10 +26,6 @@ def group_members(bootstrap, group):
         admin.close()
 
 
-def committed_files(root):
-    return glob.glob(os.path.join(root, "dt=*", "hour=*", "*.jsonl"))
-
-
 def test_a_backlog_is_consumed_when_the_join_waits_for_a_killed_members_session(kafka_bootstrap, topic, tmp_path):
     # A cron ingest was killed (a timeout, the OOM killer) without leaving the group. The next
     # one's join waits until the dead member's session expires, far longer than --until-idle.
@@ -43,7 +38,7 @@ def test_a_backlog_is_consumed_when_the_join_waits_for_a_killed_members_session(
     victim = start(ingest_command(kafka_bootstrap, topic, group, "file://" + root, "--rotate-seconds", "1"),
                    victim_log, env=dict(os.environ, CLICKSTREAM_INGEST_SESSION_TIMEOUT_MS=str(DEAD_SESSION_MS)))
     try:
-        wait_for(lambda: committed_files(root) or victim.poll() is not None, 180, "the first ingest's first files")
+        wait_for(lambda: local_files_committed(root) or victim.poll() is not None, 180, "the first ingest's first files")
         assert victim.poll() is None, "the first ingest died by itself:\n" + tail(victim_log)
     finally:
         victim.kill()

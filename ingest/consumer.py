@@ -288,7 +288,7 @@ class Ingest:
             self._unsure_since = None
             self.last_activity = now
             return False
-        if any(positions[tp] is None or positions[tp] < ends[tp] for tp in tps):
+        if any(positions[tp] is None or ends.get(tp) is None or positions[tp] < ends[tp] for tp in tps):
             return False  # the events are there but not fetched yet
         log.info("caught up with the end of %d partition(s) and no new event for %gs: finishing",
                  len(tps), self.config.until_idle)

@@ -44,8 +44,8 @@ def test_a_backlog_is_consumed_when_the_join_waits_for_a_killed_members_session(
         victim.kill()
         victim.wait()
     assert victim.returncode == -signal.SIGKILL
-    run(generate_command(kafka_bootstrap, topic, backlog), str(tmp_path / "generate-2.log"))
     assert len(group_members(kafka_bootstrap, group)) == 1, "the killed member's session ended already"
+    run(generate_command(kafka_bootstrap, topic, backlog), str(tmp_path / "generate-2.log"))
 
     log = str(tmp_path / "ingest.log")
     run(ingest_command(kafka_bootstrap, topic, group, "file://" + root, "--until-idle", "3"), log, timeout=300)

@@ -144,7 +144,10 @@ def generate(count, users, products, start, span_hours, seed, malformed, offset_
 @click.option("--group", help="consumer group id")
 @click.option("--sink", help="hdfs:///path, file:///path or a local path: the raw area's root")
 @click.option("--webhdfs-url", help="for hdfs:// sinks: http://namenode:port (or env WEBHDFS_URL)")
-@click.option("--until-idle", type=float, help="exit 0 after committing once no event came for this many seconds")
+@click.option("--until-idle", type=float,
+              help="exit 0 once caught up: assigned by the group, at the end of every assigned partition and no "
+                   "event for this many seconds (a member given no partition too); exit 1 if no assignment or "
+                   "end offsets come for minutes")
 @click.option("--rotate-events", type=int, help="close a partition's files after this many events [1000000]")
 @click.option("--rotate-bytes", type=int, help="... after this many bytes [134217728]")
 @click.option("--rotate-seconds", type=float, help="... after this many seconds, wall clock [600]")

@@ -58,8 +58,9 @@ SCHEMA = (
     _s(None, "db", str, "clickstream_db", "MongoDB database of the serving collections", check="db"),
     _s(None, "runner", str, "local", "mrjob runner of the jobs", choices=("local", "hadoop", "inline")),
     _s("ingest", "group", str, None, "Kafka consumer group id", example="clickstream-raw"),
-    _s("ingest", "until_idle", float, None, "exit 0 once no event came for this many seconds (default: run until "
-       "a signal)", check="seconds", example=30.0),
+    _s("ingest", "until_idle", float, None, "exit 0 once caught up: assigned by the group, at the end of every "
+       "assigned partition and no event for this many seconds (default: run until a signal)", check="seconds",
+       example=30.0),
     _s("ingest", "rotate_events", int, 1_000_000, "close a partition's files after this many events",
        check="positive_int"),
     _s("ingest", "rotate_bytes", int, 128 * MiB, "... or this many bytes (one HDFS block)", check="positive_int"),

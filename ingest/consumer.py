@@ -26,6 +26,17 @@ from .writer import PartitionWriter, latest_manifests, recover
 log = logging.getLogger("clickstream.ingest")
 POLL_MS = 200
 COMMIT_TIMEOUT_MS = 15_000
+# Short: the idle loop asks again at its next turn, and a stop signal is not held up for long.
+END_OFFSETS_TIMEOUT_MS = 5_000
+
+
+def give_up_seconds(config):
+    """How long an --until-idle run goes on not knowing whether it is caught up (no assignment
+    from the group, or no end offsets from the broker) before it fails: generous, because a
+    healthy join may wait out a rebalance (up to the members' max poll interval) and a dead
+    member's session."""
+    return (max(60.0, 2 * config.until_idle) + config.session_timeout_ms / 1000
+            + config.max_poll_interval_ms / 1000)
 
 
 class _Listener(ConsumerRebalanceListener):
@@ -79,6 +90,9 @@ class Ingest:
         self._watermark_due = False
         self.in_callback = False
         self._unchecked = set()  # recovered partitions whose position is not yet checked against the log
+        self.assigned = False  # the group has answered with this member's partitions (none is an answer too)
+        self._unsure_since = None  # since when --until-idle cannot tell whether it is caught up
+        self.gave_up = False
 
     def stop(self, *_signal_args):
         """Ask the loop to flush, commit and return (a signal handler)."""
@@ -87,6 +101,8 @@ class Ingest:
     # -- assignment -------------------------------------------------------------------------
     def acquire(self, partitions):
         self.last_activity = self.clock()
+        self.assigned = True
+        self._unsure_since = None
         for partition in partitions:
             # Assigned again without a revoke in between: commit what is held before recovering.
             writer = self.writers.pop(partition, None)
@@ -97,6 +113,9 @@ class Ingest:
             self._recover(partitions)
 
     def release(self, partitions, flush):
+        # With the eager assignors (kafka-python's default, and ours) a revoke or a loss comes
+        # before every new assignment: until it comes, nothing says this member is caught up.
+        self.assigned = False
         for partition in partitions:
             writer = self.writers.pop(partition, None)
             self.waiting.pop(partition, None)
@@ -239,15 +258,52 @@ class Ingest:
                 if records:
                     self._take(tp.partition, records, now)
                     self.last_activity = now
+                    self._unsure_since = None
             self._maintain(now)
-            if (self.config.until_idle is not None and not self.waiting
-                    and now - self.last_activity >= self.config.until_idle and not self._lag()):
-                log.info("no new event for %gs: finishing", self.config.until_idle)
+            if self.config.until_idle is not None and self._finished(now):
                 break
         ok = self.flush_all("stopping")
         self._update_watermark()
         self._report(self.clock(), final=True)
-        return 0 if ok and not self.waiting else 1
+        return 0 if ok and not self.waiting and not self.gave_up else 1
+
+    def _finished(self, now):
+        """--until-idle: True once the group has assigned this member its partitions (none counts),
+        no event came for the idle time (since the last event, the assignment, or the broker
+        answering again), and every assigned partition's position has reached the log's end offset
+        (asked of the broker: a fetch's highwater is unknown before the first fetch). Also True,
+        with ``gave_up`` set, once that stayed unknown past give_up_seconds."""
+        if not self.assigned:
+            return self._unsure(now, "no partition assignment from group %r" % self.config.group)
+        if self.waiting or now - self.last_activity < self.config.until_idle:
+            return False
+        tps = [TopicPartition(self.topic, p) for p in sorted(self.writers)]
+        try:
+            ends = self.consumer.end_offsets(tps, timeout_ms=END_OFFSETS_TIMEOUT_MS) if tps else {}
+            positions = {tp: self.consumer.position(tp, timeout_ms=END_OFFSETS_TIMEOUT_MS) for tp in tps}
+        except KafkaError as error:
+            return self._unsure(now, "the log's end offsets unknown", error)
+        if self._unsure_since is not None:
+            # Events may have come while the broker did not answer: the idle time starts again now.
+            self._unsure_since = None
+            self.last_activity = now
+            return False
+        if any(positions[tp] is None or ends.get(tp) is None or positions[tp] < ends[tp] for tp in tps):
+            return False  # the events are there but not fetched yet
+        log.info("caught up with the end of %d partition(s) and no new event for %gs: finishing",
+                 len(tps), self.config.until_idle)
+        return True
+
+    def _unsure(self, now, what, error=None):
+        if self._unsure_since is None:
+            self._unsure_since = now
+        waited = now - self._unsure_since
+        if waited < give_up_seconds(self.config):
+            return False
+        log.error("%s for %ds%s (broker %s); giving up, exit 1", what, waited,
+                  " (%s)" % error if error else "", self.config.bootstrap_servers)
+        self.gave_up = True
+        return True
 
     def _take(self, partition, records, now):
         writer = self.writers.get(partition)

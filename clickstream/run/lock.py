@@ -2,11 +2,13 @@
 keyed by the partition), so runs on different machines exclude each other too.
 
 A holder refreshes ``heartbeat_at`` while it works. A lock whose heartbeat is older than the stale
-timeout belongs to a run that died (on the holder's own host, a holder whose process is gone is
-dead at once): the next run takes it over, with a compare-and-delete on the
+timeout belongs to a run that died (on the holder's own host, a holder whose process is gone, a
+zombie, or whose pid now belongs to a process started at another time is dead at once): the next
+run takes it over, with a compare-and-delete on the
 old holder's token so two runs cannot both take over. A holder that finds its token gone (it
 stalled past the timeout and was taken over) stops before its next step.
 """
+import os
 import socket
 import threading
 import uuid
@@ -38,20 +40,69 @@ def describe_holder(document, now):
         _utc(document["acquired_at"]).strftime("%Y-%m-%dT%H:%M:%SZ"), age)
 
 
-def _dead_here(held):
-    """True when the holder ran on this host and its process is gone (killed, crashed): its lock
-    is stale now, not after the timeout. A reused pid merely looks alive, which is safe."""
-    import os
+PROC = "/proc"
+_NOT_RUNNING = ("Z", "X", "x")  # zombie, dead
 
+
+def parse_proc_stat(text):
+    """(state letter, start time in clock ticks after boot) from a /proc/<pid>/stat line, or None.
+    The command name, in parentheses, may itself hold spaces and parentheses: split after the last."""
+    _name, closing, rest = text.rpartition(")")
+    fields = rest.split()
+    if not closing or len(fields) < 20 or not fields[19].isdigit():
+        return None
+    return fields[0], int(fields[19])
+
+
+def process_status(pid):
+    """(alive, started) for a pid on this host: a zombie is not alive; ``started`` tells this
+    process from a later one with the same pid ("proc:<ticks>" or "psutil:<time>"; None if unknown).
+    Reads /proc, else psutil, else os.kill (which cannot tell a zombie from a live process)."""
+    if os.path.isdir(os.path.join(PROC, "self")):
+        try:
+            with open(os.path.join(PROC, str(pid), "stat"), "rb") as stream:
+                parsed = parse_proc_stat(stream.read().decode("utf-8", "replace"))
+        except FileNotFoundError:
+            return False, None
+        except OSError:
+            parsed = None
+        if parsed:
+            return parsed[0] not in _NOT_RUNNING, "proc:%d" % parsed[1]
+    try:
+        import psutil
+    except ImportError:
+        psutil = None
+    if psutil is not None:
+        try:
+            process = psutil.Process(pid)
+            return (process.status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD),
+                    "psutil:%r" % process.create_time())
+        except psutil.NoSuchProcess:  # a zombie's create_time raises ZombieProcess, one of these
+            return False, None
+        except psutil.Error:
+            pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False, None
+    except PermissionError:
+        pass
+    return True, None
+
+
+def _dead_here(held):
+    """True when the holder ran on this host and its process is gone (killed, crashed), is a zombie
+    nobody reaped (PID 1 in a container without an init), or its pid now names a process started
+    at another time: its lock is stale now, not after the timeout."""
     if held.get("host") != socket.gethostname() or not isinstance(held.get("pid"), int):
         return False
-    try:
-        os.kill(held["pid"], 0)
-    except ProcessLookupError:
+    alive, started = process_status(held["pid"])
+    if not alive:
         return True
-    except PermissionError:
-        return False
-    return False
+    recorded = held.get("pid_started")
+    # Compare only tokens read the same way (both from /proc, or both from psutil).
+    return (isinstance(recorded, str) and started is not None
+            and recorded.split(":")[0] == started.split(":")[0] and recorded != started)
 
 
 class PartitionLock:
@@ -59,14 +110,13 @@ class PartitionLock:
     heartbeat thread, or raises LockHeld naming the holder."""
 
     def __init__(self, db, partition, run_id, stale_seconds, pid=None, clock=None):
-        import os
-
         self.collection = db[LOCKS]
         self.partition = partition
         self.run_id = run_id
         self.stale = timedelta(seconds=stale_seconds)
         self.token = uuid.uuid4().hex
         self.pid = pid or os.getpid()
+        self.pid_started = process_status(self.pid)[1]
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._stop = threading.Event()
         self._thread = None
@@ -77,7 +127,8 @@ class PartitionLock:
             now = self._clock()
             try:
                 self.collection.insert_one({"_id": self.partition, "token": self.token, "run_id": self.run_id,
-                                            "host": socket.gethostname(), "pid": self.pid, "acquired_at": now,
+                                            "host": socket.gethostname(), "pid": self.pid,
+                                            "pid_started": self.pid_started, "acquired_at": now,
                                             "heartbeat_at": now})
                 return self
             except DuplicateKeyError:

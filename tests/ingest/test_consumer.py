@@ -1,11 +1,13 @@
 """The consumer loop with a scripted stand-in for KafkaConsumer and a real local sink: rotation,
-a sink failure mid-run, a lost partition, a revoke, and the stop signal."""
+a sink failure mid-run, a lost partition, a revoke, the stop signal, and when --until-idle may finish."""
 import collections
+import logging
 import os
 
 import orjson
 import pytest
 from kafka import TopicPartition
+from kafka.errors import IllegalStateError, KafkaTimeoutError
 
 from clickstream.errors import ServiceError
 from ingest.config import resolve_config
@@ -21,13 +23,25 @@ class Record:
 
 
 class FakeConsumer:
-    """Serves each partition's log from its position; ``script`` hooks run before given polls."""
+    """Serves each partition's log from its position; ``script`` hooks run before given polls.
 
-    def __init__(self, logs, script=None, batch=3):
+    Like KafkaConsumer, the group assigns partitions during a poll (``assign_at``: the poll number,
+    None for never; ``share``: the partitions this member gets, all by default), a partition's
+    highwater is unknown (None) until its first fetch (``first_fetch``: {partition: poll number}
+    before which its fetches come back empty), and ``end_offsets`` asks the broker, which fails
+    with a timeout while ``broker_down`` holds.
+    """
+
+    def __init__(self, logs, script=None, batch=3, assign_at=1, share=None, first_fetch=None):
         self.logs = logs
         self.script = script or {}
         self.batch = batch
+        self.assign_at = assign_at
+        self.share = sorted(logs) if share is None else share
+        self.first_fetch = first_fetch or {}
         self.positions, self.paused, self.committed = {}, set(), {}
+        self.fetched = set()
+        self.broker_down = False
         self.polls = 0
         self.listener = None
 
@@ -35,19 +49,24 @@ class FakeConsumer:
         self.listener = listener
 
     def assign_all(self):
-        self.listener.on_partitions_assigned([TopicPartition(TOPIC, p) for p in self.logs])
+        self.listener.on_partitions_assigned([TopicPartition(TOPIC, p) for p in self.share])
+
+    def revoke_all(self):
+        self.listener.on_partitions_revoked([TopicPartition(TOPIC, p) for p in self.share])
+        self.positions.clear()
 
     def poll(self, timeout_ms, max_records):
         self.polls += 1
-        if self.polls == 1:
+        if self.polls == self.assign_at:
             self.assign_all()
         if self.polls in self.script:
             self.script[self.polls](self)
         batches = {}
         for partition, log in self.logs.items():
             position = self.positions.get(partition)
-            if position is None or partition in self.paused:
+            if position is None or partition in self.paused or self.polls < self.first_fetch.get(partition, 0):
                 continue
+            self.fetched.add(partition)
             records = [Record(partition, offset, log[offset])
                        for offset in range(position, min(len(log), position + self.batch))]
             if records:
@@ -58,6 +77,11 @@ class FakeConsumer:
     def seek(self, tp, offset):
         self.positions[tp.partition] = offset
 
+    def position(self, tp, timeout_ms=None):
+        if tp.partition not in self.positions:
+            raise IllegalStateError("Partition is not assigned")
+        return self.positions[tp.partition]
+
     def pause(self, *tps):
         self.paused.update(tp.partition for tp in tps)
 
@@ -65,7 +89,7 @@ class FakeConsumer:
         self.paused.difference_update(tp.partition for tp in tps)
 
     def highwater(self, tp):
-        return len(self.logs[tp.partition])
+        return len(self.logs[tp.partition]) if tp.partition in self.fetched else None
 
     def commit(self, offsets, timeout_ms=None):
         self.committed.update({tp.partition: meta.offset for tp, meta in offsets.items()})
@@ -80,6 +104,8 @@ class FakeConsumer:
         return {tp: 0 for tp in tps}
 
     def end_offsets(self, tps, timeout_ms=None):
+        if self.broker_down:
+            raise KafkaTimeoutError("Failed to get offsets by timestamps in %s ms" % timeout_ms)
         return {tp: len(self.logs[tp.partition]) for tp in tps}
 
 
@@ -135,6 +161,27 @@ def expected_contents(logs):
 def run_until_idle(root, consumer, sink=None, **settings):
     ingest = Ingest(config_for(root, **settings), consumer, sink or LocalSink(root), clock=iter(range(10**6)).__next__)
     return ingest, ingest.run()
+
+
+def run_on_poll_clock(root, consumer, **settings):
+    """One poll is one second: idle times and deadlines read as numbers of polls."""
+    ingest = Ingest(config_for(root, **settings), consumer, LocalSink(root), clock=lambda: consumer.polls)
+    return ingest, ingest.run()
+
+
+@pytest.fixture
+def ingest_log():
+    """The ingest's log messages (its logger stops propagating once the CLI has configured it)."""
+    messages = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logger = logging.getLogger("clickstream.ingest")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield messages
+    logger.removeHandler(handler)
+    logger.setLevel(level)
 
 
 def test_everything_once_with_counts_and_offsets_committed(tmp_path):
@@ -211,3 +258,89 @@ def test_gzip_files_hold_the_same_lines(tmp_path, gzip_files):
                     with open(path, "wb") as stream:
                         stream.write(gzip.decompress(raw))
     assert sink_contents(str(tmp_path)) == expected_contents(logs)
+
+
+def test_until_idle_waits_for_a_slow_group_join_and_consumes_the_whole_backlog(tmp_path):
+    # The group takes 30 s to assign (members rejoining on a loaded machine), far past --until-idle 4.
+    logs = make_logs()
+    consumer = FakeConsumer(logs, assign_at=30)
+    _ingest, status = run_on_poll_clock(str(tmp_path), consumer, until_idle=4)
+    assert status == 0
+    assert sink_contents(str(tmp_path)) == expected_contents(logs)
+    assert consumer.committed == {0: 40, 1: 25}
+
+
+def test_until_idle_waits_until_every_partition_reached_its_end_offset(tmp_path):
+    # Partition 1's first fetch comes late: its highwater is unknown until then, its end offset is not.
+    logs = make_logs()
+    consumer = FakeConsumer(logs, first_fetch={1: 40})
+    _ingest, status = run_on_poll_clock(str(tmp_path), consumer, until_idle=4)
+    assert status == 0
+    assert sink_contents(str(tmp_path)) == expected_contents(logs)
+    assert consumer.committed == {0: 40, 1: 25}
+
+
+def test_a_rebalance_is_waited_out_before_finishing(tmp_path):
+    # A member joins: everything is revoked at poll 5 and assigned again only at poll 40.
+    logs = make_logs()
+    consumer = FakeConsumer(logs, script={5: FakeConsumer.revoke_all, 40: FakeConsumer.assign_all})
+    _ingest, status = run_on_poll_clock(str(tmp_path), consumer, until_idle=4, rotate_events=1000)
+    assert status == 0
+    assert sink_contents(str(tmp_path)) == expected_contents(logs)
+    assert consumer.committed == {0: 40, 1: 25}
+
+
+def test_an_empty_topic_finishes_the_idle_time_after_its_assignment(tmp_path):
+    consumer = FakeConsumer({0: [], 1: []}, assign_at=10)
+    _ingest, status = run_on_poll_clock(str(tmp_path), consumer, until_idle=5)
+    assert status == 0
+    assert consumer.polls == 10 + 5
+    assert sink_contents(str(tmp_path)) == (collections.Counter(), collections.Counter())
+
+
+def test_a_member_given_no_partition_finishes_the_idle_time_after_its_assignment(tmp_path):
+    # say a fourth member in a group on a topic of three partitions: the others hold them all
+    consumer = FakeConsumer(make_logs(), assign_at=10, share=[])
+    _ingest, status = run_on_poll_clock(str(tmp_path), consumer, until_idle=5)
+    assert status == 0
+    assert consumer.polls == 10 + 5
+    assert sink_contents(str(tmp_path)) == (collections.Counter(), collections.Counter())
+    assert consumer.committed == {}
+
+
+def test_end_offsets_the_broker_does_not_give_are_not_caught_up_and_the_idle_time_starts_again(tmp_path):
+    logs = make_logs()
+
+    def down(consumer):
+        consumer.broker_down = True
+
+    def up(consumer):
+        consumer.broker_down = False
+
+    def more(consumer):  # produced once the broker is back, within the idle time
+        consumer.logs[0].extend(event(n, 11) for n in range(500, 505))
+    consumer = FakeConsumer(logs, script={2: down, 50: up, 53: more})
+    _ingest, status = run_on_poll_clock(str(tmp_path), consumer, until_idle=4)
+    assert status == 0
+    assert consumer.polls == 54 + 4  # fetched three at a time, the last of them at poll 54
+    assert sink_contents(str(tmp_path)) == expected_contents(logs)
+    assert consumer.committed == {0: 45, 1: 25}
+
+
+# Give up after max(60, 2 x until_idle) + session timeout + max poll interval = 60 + 1 + 2 seconds
+# of not knowing: from the first poll when no assignment ever comes; from the first idle check
+# when the broker stops giving end offsets (the last event came at poll 14, the idle time is 4).
+@pytest.mark.parametrize("assign_at, broker_down, gave_up_at, message", [
+    (None, False, 1 + 63, "no partition assignment from group 'g' for 63s (broker b:1); giving up, exit 1"),
+    (1, True, 14 + 4 + 63, "the log's end offsets unknown for 63s (KafkaTimeoutError: "),
+])
+def test_a_state_unknown_past_the_give_up_time_exits_1_saying_why(tmp_path, ingest_log, assign_at, broker_down,
+                                                                  gave_up_at, message):
+    logs = make_logs()
+    consumer = FakeConsumer(logs, assign_at=assign_at)
+    consumer.broker_down = broker_down
+    _ingest, status = run_on_poll_clock(str(tmp_path), consumer, until_idle=4, session_timeout_ms=1000,
+                                        max_poll_interval_ms=2000)
+    assert status == 1
+    assert consumer.polls == gave_up_at
+    assert any(message in line for line in ingest_log), ingest_log

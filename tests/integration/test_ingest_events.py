@@ -92,7 +92,7 @@ def test_offsets_across_an_hour_boundary_land_in_their_utc_hour(kafka_bootstrap,
     assert len(os.listdir(os.path.join(root, "dt=2024-12-31", "hour=22"))) == 2
 
     status = subprocess.run([CLICKSTREAM, "ingest", "--status", "--topic", topic, "--sink", "file://" + root],
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=300)
     assert status.returncode == 0, status.stderr
     latest = max(datetime.strptime(stamp.replace("Z", "+00:00"), "%Y-%m-%dT%H:%M:%S%z") for stamp in stamps)
     latest_utc = latest.astimezone(timezone.utc)
@@ -107,7 +107,7 @@ def test_offsets_across_an_hour_boundary_land_in_their_utc_hour(kafka_bootstrap,
 ])
 def test_bad_configuration_is_one_line_naming_the_option(kafka_bootstrap, tmp_path, args, message):
     command = ingest_command(kafka_bootstrap, "t", "g", "file://" + str(tmp_path)) + args
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("clickstream: error: ") and message in lines[0]

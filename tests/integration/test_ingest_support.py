@@ -4,6 +4,8 @@ import collections
 import glob
 import os
 import posixpath
+import random
+import re
 import signal
 import subprocess
 import sys
@@ -21,6 +23,7 @@ pytestmark = pytest.mark.integration
 
 CLICKSTREAM = os.path.join(os.path.dirname(sys.executable), "clickstream")
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SEED_VARIABLE = "CLICKSTREAM_TEST_SEED"
 
 
 def create_topic(bootstrap, partitions=3, prefix="ingest"):
@@ -90,7 +93,7 @@ def start(command, log_path, env=None):
         log.close()
 
 
-def run(command, log_path, timeout=180, env=None):
+def run(command, log_path, timeout=600, env=None):
     process = start(command, log_path, env)
     try:
         code = process.wait(timeout=timeout)
@@ -101,7 +104,7 @@ def run(command, log_path, timeout=180, env=None):
     assert code == 0, "%s exited %d; log:\n%s" % (command[1], code, tail(log_path))
 
 
-def stop(process, how=signal.SIGTERM, timeout=60):
+def stop(process, how=signal.SIGTERM, timeout=180):
     process.send_signal(how)
     return process.wait(timeout=timeout)
 
@@ -170,6 +173,7 @@ def assert_exactly_once(data, rejects, valid, malformed):
 
 
 def wait_for(condition, timeout, what):
+    """Poll ``condition`` until it is true; fail after ``timeout`` seconds naming ``what``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -178,12 +182,48 @@ def wait_for(condition, timeout, what):
     raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
 
 
+def fault_schedule(what):
+    """(random.Random, seed) for a test's fault timings. The seed comes from CLICKSTREAM_TEST_SEED
+    when set, else at random, and is printed (pytest shows it with a failure) to replay the run."""
+    seed = int(os.environ.get(SEED_VARIABLE) or random.SystemRandom().randrange(2 ** 32))
+    print("%s: fault schedule seed %d (replay: %s=%d)" % (what, seed, SEED_VARIABLE, seed))
+    return random.Random(seed), seed
+
+
+def log_size(path):
+    return os.path.getsize(path) if os.path.exists(path) else 0
+
+
+def log_text(path, since=0):
+    """The log from byte ``since`` on (a process's share of a log that several append to)."""
+    if not os.path.exists(path):
+        return ""
+    with open(path, "rb") as stream:
+        stream.seek(since)
+        return stream.read().decode("utf-8", "replace")
+
+
+def resumed(path, since=0):
+    """How many partitions the ingest(s) logging to ``path`` took over from the sink."""
+    return log_text(path, since).count("resuming at offset")
+
+
+def files_committed(path, since=0):
+    """The largest 'N files committed' of the progress lines in the log (0 before the first)."""
+    return max((int(count) for count in re.findall(r"(\d+) files committed", log_text(path, since))), default=0)
+
+
+def local_files_committed(root):
+    """The committed data files of a file:// raw area."""
+    return glob.glob(os.path.join(root, "dt=*", "hour=*", "*.jsonl*"))
+
+
 def test_generate_publishes_the_clickstream_keyed_by_user(kafka_bootstrap, topic, tmp_path):
     spec = GeneratorSpec(events=3000, seed=5, malformed_fraction=0.02, users=300)
     run(generate_command(kafka_bootstrap, topic, spec), str(tmp_path / "generate.log"))
     valid, malformed = generated_lines(spec)
     consumer = KafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, consumer_timeout_ms=10_000)
+                             enable_auto_commit=False, consumer_timeout_ms=60_000)
     got = []
     try:
         for record in consumer:

@@ -34,7 +34,7 @@ def topic(kafka_bootstrap):
 @pytest.fixture
 def database(mongodb_uri):
     name = "run_test_%s" % uuid.uuid4().hex[:10]
-    client = pymongo.MongoClient(mongodb_uri, serverSelectionTimeoutMS=10_000)
+    client = pymongo.MongoClient(mongodb_uri, serverSelectionTimeoutMS=60_000)
     yield client[name]
     client.drop_database(name)
     client.close()
@@ -108,7 +108,7 @@ def test_cron_runs_end_to_end_with_a_kill_late_events_and_exact_totals(kafka_boo
             victim.send_signal(signal.SIGKILL)
             break
         time.sleep(0.02)
-    assert victim.wait(timeout=60) == -signal.SIGKILL, "the run ended before a load began:\n" + tail(
+    assert victim.wait(timeout=300) == -signal.SIGKILL, "the run ended before a load began:\n" + tail(
         str(tmp_path / "victim.log"))
     assert database.runs.find_one({"status": "running"}), "the killed run's record stays 'running'"
 
@@ -143,7 +143,7 @@ def test_cron_runs_end_to_end_with_a_kill_late_events_and_exact_totals(kafka_boo
     for run_doc in database.runs.find({"status": "succeeded"}):
         assert all(item["ok"] for step in run_doc["steps"] for item in step["invariants"]), run_doc["_id"]
     listing = subprocess.run([CLICKSTREAM, "runs", "--limit", "10"], capture_output=True, text=True, env=env,
-                             timeout=60)
+                             timeout=300)
     assert listing.returncode == 0 and "deferred" in listing.stdout and "running" in listing.stdout, listing.stdout
 
 
@@ -157,9 +157,11 @@ def test_two_runs_on_one_partition_one_waits_with_exit_75(mongodb_uri, database,
     env = run_env(mongodb_uri, database, CLICKSTREAM_SINK=str(root))
     args = ["--hour", "2024-12-29T05", "--ignore-watermark"]
     holder = start([CLICKSTREAM, "run", *args], str(tmp_path / "holder.log"), env=env)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300
     while database.run_locks.count_documents({}) == 0 and holder.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
+    assert database.run_locks.count_documents({}) == 1, "the first run never held the lock:\n" + tail(
+        str(tmp_path / "holder.log"))
     second = clickstream_run(args, env)
     assert holder.wait(timeout=600) == 0, tail(str(tmp_path / "holder.log"))
     assert second.returncode == EXIT_TEMPFAIL, second.stderr

@@ -1,4 +1,5 @@
 import java.util.Collection;
+import java.util.List;
 
 import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
@@ -7,6 +8,8 @@ import de.bwaldvogel.mongo.MongoCollection;
 import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.backend.CollectionOptions;
 import de.bwaldvogel.mongo.backend.CursorRegistry;
+import de.bwaldvogel.mongo.backend.Index;
+import de.bwaldvogel.mongo.backend.IndexKey;
 import de.bwaldvogel.mongo.backend.QueryResult;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.h2.H2Collection;
@@ -14,17 +17,31 @@ import de.bwaldvogel.mongo.backend.h2.H2Database;
 import de.bwaldvogel.mongo.bson.Document;
 
 /**
- * mongo-java-server's H2 MVStore backend whose collections look documents up through a unique
- * index whenever the filter pins the index's fields (UniqueIndexLookup), not only when the
+ * mongo-java-server's H2 MVStore backend whose unique indexes are in memory and cheaply ordered
+ * (SortedUniqueIndex) and whose collections look documents up through them whenever the
+ * filter pins an index's fields or bounds its strings (UniqueIndexLookup), not only when the
  * filter has exactly the index's fields. Every read and write that selects documents goes
  * through {@code queryDocuments}: find, count, distinct, update and upsert, findAndModify,
- * delete. Storage is the library's own (same MVStore maps), so a data file written by either
- * opens in the other.
+ * delete. Documents are stored in the library's own MVStore maps, so a data file written by
+ * either opens in the other (the indexes are rebuilt from the documents on opening).
  */
 final class StackH2Backend extends H2Backend {
 
+    /** MVStore's page cache, in MB (its default, 16, is far below the loaders' collections). */
+    static final int CACHE_MB = Integer.getInteger("stack.mvstore.cacheMB", 256);
+
     StackH2Backend(String fileName) {
-        super(MVStore.open(fileName));  // fileName null: in memory
+        super(openStore(fileName));
+    }
+
+    /**
+     * The MVStore, with a page cache that holds the collections the loaders fill: with H2's
+     * default, every insert into a collection of some tens of thousands of documents read B-tree
+     * pages back from the file and deserialised their documents (profiled: most of an upsert).
+     */
+    private static MVStore openStore(String fileName) {
+        MVStore.Builder builder = new MVStore.Builder().cacheSize(CACHE_MB);
+        return fileName == null ? builder.open() : builder.fileName(fileName).open();
     }
 
     @Override
@@ -50,6 +67,13 @@ final class StackH2Backend extends H2Backend {
             MVMap<Object, Document> dataMap = getMvStore().openMap("databases." + fullName);
             MVMap<String, Object> metaMap = getMvStore().openMap("meta." + fullName);
             return new IndexedCollection(this, collectionName, options, dataMap, metaMap, cursorRegistry);
+        }
+
+        @Override
+        protected Index<Object> openOrCreateUniqueIndex(String collectionName, String indexName, List<IndexKey> keys,
+                                                        boolean sparse) {
+            // in memory, filled from the documents when the collection adds it (SortedUniqueIndex)
+            return new SortedUniqueIndex(indexName, keys, sparse);
         }
     }
 

@@ -46,11 +46,21 @@ final class UniqueIndexLookup {
      * when no unique index pins the filter (then the caller scans).
      */
     static <P> Collection<P> candidates(List<Index<P>> indexes, Document filter, long documents) {
-        Map<String, List<Object>> pinned = new LinkedHashMap<>();
-        collectPinnedFields(filter, pinned);
-        if (pinned.isEmpty()) {
+        Map<String, List<Object>> conditions = new LinkedHashMap<>();
+        collectFieldConditions(filter, conditions);
+        if (conditions.isEmpty()) {
             return null;
         }
+        Map<String, List<Object>> pinned = new LinkedHashMap<>();
+        conditions.forEach((field, fieldConditions) -> {
+            for (Object condition : fieldConditions) {
+                List<Object> values = pinnedValues(condition);
+                if (values != null) {
+                    pinned.put(field, values);  // any one condition alone already bounds the matches
+                    break;
+                }
+            }
+        });
         Index<P> best = null;
         long bestProbes = Long.MAX_VALUE;
         for (Index<P> index : indexes) {
@@ -64,7 +74,7 @@ final class UniqueIndexLookup {
             }
         }
         if (best == null || bestProbes > Math.max(MAX_PROBES, documents)) {
-            return null;
+            return stringRangeCandidates(indexes, conditions);
         }
         Set<P> positions = new LinkedHashSet<>();
         for (Document key : keyCombinations(best, pinned)) {
@@ -73,6 +83,65 @@ final class UniqueIndexLookup {
             }
         }
         return positions;
+    }
+
+    /**
+     * A range of strings on the single field of a unique index ({@code $gt}, {@code $gte},
+     * {@code $lt}, {@code $lte}; bounds of other types are left to the matcher, as the strings'
+     * range already holds every document that can match), or null.
+     */
+    @SuppressWarnings("unchecked")
+    private static <P> Collection<P> stringRangeCandidates(List<Index<P>> indexes, Map<String, List<Object>> conditions) {
+        for (Index<P> index : indexes) {
+            if (!(index instanceof SortedUniqueIndex) || index.getKeys().size() != 1) {
+                continue;
+            }
+            String field = index.getKeys().get(0).getKey();
+            Document operators = firstOperatorDocument(conditions.get(field));
+            if (field.contains(".") || operators == null) {
+                continue;
+            }
+            String low = null;
+            String high = null;
+            boolean lowInclusive = true;
+            boolean highInclusive = true;
+            if (operators.get("$gte") instanceof String) {
+                low = (String) operators.get("$gte");
+            }
+            if (operators.get("$gt") instanceof String && (low == null || ((String) operators.get("$gt")).compareTo(low) >= 0)) {
+                low = (String) operators.get("$gt");
+                lowInclusive = false;
+            }
+            if (operators.get("$lte") instanceof String) {
+                high = (String) operators.get("$lte");
+            }
+            if (operators.get("$lt") instanceof String && (high == null || ((String) operators.get("$lt")).compareTo(high) <= 0)) {
+                high = (String) operators.get("$lt");
+                highInclusive = false;
+            }
+            if (low == null && high == null) {
+                continue;
+            }
+            Collection<Object> range = ((SortedUniqueIndex) index).stringRange(low, lowInclusive, high, highInclusive);
+            if (range != null) {
+                return (Collection<P>) range;
+            }
+        }
+        return null;
+    }
+
+    private static Document firstOperatorDocument(List<Object> fieldConditions) {
+        for (Object condition : fieldConditions == null ? List.of() : fieldConditions) {
+            if (condition instanceof Document && isOperatorDocument((Document) condition)) {
+                return (Document) condition;
+            }
+        }
+        return null;
+    }
+
+    private static boolean isOperatorDocument(Document condition) {
+        return !condition.isEmpty() && !BsonRegularExpression.isRegularExpression(condition)
+            && condition.keySet().stream().allMatch(name -> name.startsWith("$"));
     }
 
     /** How many lookups serve the filter through this index, or Long.MAX_VALUE if it cannot. */
@@ -105,28 +174,19 @@ final class UniqueIndexLookup {
         return combinations;
     }
 
-    /**
-     * Records, for each top-level field the filter pins, the values it may equal. A field pinned
-     * twice keeps its first list: either one alone already bounds the matches.
-     */
-    private static void collectPinnedFields(Document filter, Map<String, List<Object>> pinned) {
+    /** Collects the conditions on each top-level field, also those inside a top-level {@code $and}. */
+    private static void collectFieldConditions(Document filter, Map<String, List<Object>> conditions) {
         for (Map.Entry<String, Object> condition : filter.entrySet()) {
             String field = condition.getKey();
             Object value = condition.getValue();
             if (field.equals("$and") && value instanceof Collection) {
                 for (Object clause : (Collection<?>) value) {
                     if (clause instanceof Document) {
-                        collectPinnedFields((Document) clause, pinned);
+                        collectFieldConditions((Document) clause, conditions);
                     }
                 }
-                continue;
-            }
-            if (field.startsWith("$") || pinned.containsKey(field)) {
-                continue;
-            }
-            List<Object> values = pinnedValues(value);
-            if (values != null) {
-                pinned.put(field, values);
+            } else if (!field.startsWith("$")) {
+                conditions.computeIfAbsent(field, name -> new ArrayList<>()).add(value);
             }
         }
     }
@@ -137,7 +197,7 @@ final class UniqueIndexLookup {
             return isKeyEquality(condition) ? List.of(condition) : null;
         }
         Document operators = (Document) condition;
-        if (operators.isEmpty() || !operators.keySet().stream().allMatch(name -> name.startsWith("$"))) {
+        if (!isOperatorDocument(operators)) {
             return null;  // an embedded document, matched as a whole
         }
         if (operators.containsKey("$eq")) {

@@ -2,16 +2,18 @@
 #
 # The service keeps the name "ferretdb" (MONGODB_URI, the service list), but it runs
 # mongo-java-server (de.bwaldvogel, from Maven Central) with its H2 MVStore backend, data
-# in the scratch folder. FerretDB itself cannot be had here: the Go module proxy refuses
-# every v1 version of github.com/FerretDB/FerretDB ("403 ... This module version is not
-# available", also for `go list -m -versions`), and FerretDB v2 (the only module listed)
-# needs PostgreSQL with Microsoft's DocumentDB extension, which no reachable registry
-# ships. See docs/FERRETDB.md for what this server does and does not do like MongoDB.
+# in the scratch folder, extended in ferretdb/*.java so that unique indexes serve the loaders'
+# filters (equality plus other conditions, $eq, $in, string ranges). FerretDB itself is not
+# usable here: v1.24.2, now served by the Go module proxy, was measured (issue 15) at 7 upserts/s
+# with its SQLite handler, and its PostgreSQL handler ignores $slice, aborts an unordered bulk at
+# the first duplicate key and deadlocks on bulks of over 50 updates; v2 needs PostgreSQL with
+# Microsoft's DocumentDB extension, which no reachable registry ships. See docs/FERRETDB.md.
 #
 # Cache: $STACK_CACHE/ferretdb/lib (jars, keyed by the POM's hash) and
 # $STACK_CACHE/ferretdb/classes-<hash> (the compiled ferretdb/*.java: StackMongoServer and its
 # unique-index lookups, keyed by the sources' and the POM's hash).
 # Scratch: $STACK_SCRATCH/ferretdb/mongo.mv.db (data), logs/ferretdb.log, pids/ferretdb.pid.
+# Readiness: ferretdb/ping.py, an OP_MSG ping with Python's standard library (no venv needed).
 
 FERRETDB_SRC="$STACK_DIR/ferretdb"
 FERRETDB_HOME="$STACK_CACHE/ferretdb"
@@ -69,7 +71,7 @@ ferretdb_start() {
   if [[ "${CLICKSTREAM_STACK_VERBOSE:-0}" == 1 ]]; then
     logopts=(-Dorg.slf4j.simpleLogger.defaultLogLevel=info)
   fi
-  start_daemon ferretdb java -Xms32m -Xmx512m -XX:+UseSerialGC -Xss512k \
+  start_daemon ferretdb java -Xms32m -Xmx1g -XX:+UseSerialGC -Xss512k \
     "${logopts[@]}" -Dorg.slf4j.simpleLogger.showDateTime=true \
     -cp "$classes:$FERRETDB_HOME/lib/*" StackMongoServer \
     "$STACK_HOST" "$FERRETDB_PORT" "$STACK_SCRATCH/ferretdb/mongo.mv.db"

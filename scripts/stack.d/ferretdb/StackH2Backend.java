@@ -29,12 +29,6 @@ final class StackH2Backend extends H2Backend {
 
     /** MVStore's page cache, in MB (its default, 16, is far below the loaders' collections). */
     static final int CACHE_MB = Integer.getInteger("stack.mvstore.cacheMB", 256);
-    /**
-     * Unsaved changes, in KB, that make MVStore write a chunk before its one-second autocommit
-     * (its default, 1024, made it re-serialise the same half-filled pages many times a second
-     * during a bulk load: as much CPU as the writes themselves, profiled).
-     */
-    static final int AUTOCOMMIT_KB = Integer.getInteger("stack.mvstore.autoCommitKB", 32 * 1024);
 
     StackH2Backend(String fileName) {
         super(openStore(fileName));
@@ -43,10 +37,10 @@ final class StackH2Backend extends H2Backend {
     /**
      * The MVStore, with a page cache that holds the collections the loaders fill: with H2's
      * default, every insert into a collection of some tens of thousands of documents read B-tree
-     * pages back from the file and deserialised their documents (profiled: most of an upsert).
+     * pages back from the file and deserialised their documents (profiled: a quarter of the CPU).
      */
     private static MVStore openStore(String fileName) {
-        MVStore.Builder builder = new MVStore.Builder().cacheSize(CACHE_MB).autoCommitBufferSize(AUTOCOMMIT_KB);
+        MVStore.Builder builder = new MVStore.Builder().cacheSize(CACHE_MB);
         return fileName == null ? builder.open() : builder.fileName(fileName).open();
     }
 

@@ -2,15 +2,18 @@
 #
 # The service keeps the name "ferretdb" (MONGODB_URI, the service list), but it runs
 # mongo-java-server (de.bwaldvogel, from Maven Central) with its H2 MVStore backend, data
-# in the scratch folder. FerretDB itself cannot be had here: the Go module proxy refuses
-# every v1 version of github.com/FerretDB/FerretDB ("403 ... This module version is not
-# available", also for `go list -m -versions`), and FerretDB v2 (the only module listed)
-# needs PostgreSQL with Microsoft's DocumentDB extension, which no reachable registry
-# ships. See docs/FERRETDB.md for what this server does and does not do like MongoDB.
+# in the scratch folder, extended in ferretdb/*.java so that unique indexes serve the loaders'
+# filters (equality plus other conditions, $eq, $in, string ranges). FerretDB itself is not
+# usable here: v1.24.2, now served by the Go module proxy, was measured (issue 15) at 7 upserts/s
+# with its SQLite handler, and its PostgreSQL handler ignores $slice, aborts an unordered bulk at
+# the first duplicate key and deadlocks on bulks of over 50 updates; v2 needs PostgreSQL with
+# Microsoft's DocumentDB extension, which no reachable registry ships. See docs/FERRETDB.md.
 #
 # Cache: $STACK_CACHE/ferretdb/lib (jars, keyed by the POM's hash) and
-# $STACK_CACHE/ferretdb/classes-<hash> (the compiled StackMongoServer.java).
+# $STACK_CACHE/ferretdb/classes-<hash> (the compiled ferretdb/*.java: StackMongoServer and its
+# unique-index lookups, keyed by the sources' and the POM's hash).
 # Scratch: $STACK_SCRATCH/ferretdb/mongo.mv.db (data), logs/ferretdb.log, pids/ferretdb.pid.
+# Readiness: ferretdb/ping.py, an OP_MSG ping with Python's standard library (no venv needed).
 
 FERRETDB_SRC="$STACK_DIR/ferretdb"
 FERRETDB_HOME="$STACK_CACHE/ferretdb"
@@ -18,30 +21,14 @@ FERRETDB_SERVER_VERSION="mongo-java-server 1.47.0 (H2 backend)"
 
 _ferretdb_classes() {
   local hash
-  hash="$(cat "$FERRETDB_SRC/StackMongoServer.java" "$FERRETDB_SRC/pom.xml" | sha256sum | cut -c1-16)"
+  hash="$(cat "$FERRETDB_SRC"/*.java "$FERRETDB_SRC/pom.xml" | sha256sum | cut -c1-16)"
   echo "$FERRETDB_HOME/classes-$hash"
 }
 
-# _ferretdb_python: a Python with pymongo (the project's venv first), for the readiness check.
-_ferretdb_python() {
-  local py
-  for py in "$STACK_REPO/.venv/bin/python" python3; do
-    if "$py" -c 'import pymongo' >/dev/null 2>&1; then echo "$py"; return 0; fi
-  done
-  return 1
-}
-
-# _ferretdb_ping: the server answers a real MongoDB `ping` command.
+# _ferretdb_ping: the server answers a MongoDB `ping` (an OP_MSG over a socket, Python's
+# standard library only: the stack checks its own services without the project's venv).
 _ferretdb_ping() {
-  "$1" - "mongodb://$STACK_HOST:$FERRETDB_PORT/" <<'EOF'
-import sys
-import pymongo
-client = pymongo.MongoClient(sys.argv[1], serverSelectionTimeoutMS=1000, connectTimeoutMS=1000)
-try:
-    assert client.admin.command("ping").get("ok") == 1
-finally:
-    client.close()
-EOF
+  python3 "$FERRETDB_SRC/ping.py" "$STACK_HOST" "$FERRETDB_PORT" 2
 }
 
 ferretdb_provision() {
@@ -52,21 +39,23 @@ ferretdb_provision() {
   local classes
   classes="$(_ferretdb_classes)"
   [[ -f "$classes/StackMongoServer.class" ]] && return 0
-  rm -rf "$FERRETDB_HOME"/classes-*
-  mkdir -p "$classes.tmp"
-  if ! javac -nowarn -d "$classes.tmp" -cp "$FERRETDB_HOME/lib/*" "$FERRETDB_SRC/StackMongoServer.java" \
-      >"$FERRETDB_HOME/javac.log" 2>&1; then
+  # Other classes-<hash> folders stay: the cache is shared by checkouts at other revisions.
+  local build="$classes.tmp.$$"
+  rm -rf "$build"; mkdir -p "$build"
+  if ! javac -nowarn -d "$build" -cp "$FERRETDB_HOME/lib/*" "$FERRETDB_SRC"/*.java \
+      >"$build.log" 2>&1; then
     echo "stack: ferretdb: javac failed:" >&2
-    tail -n 40 "$FERRETDB_HOME/javac.log" >&2
-    rm -rf "$classes.tmp"
+    tail -n 40 "$build.log" >&2
+    rm -rf "$build" "$build.log"
     return 1
   fi
-  mv "$classes.tmp" "$classes"
+  rm -f "$build.log"
+  mv -T "$build" "$classes" 2>/dev/null || rm -rf "$build"  # a concurrent provision may have won
 }
 
 ferretdb_start() {
-  local py classes
-  py="$(_ferretdb_python)" || die "ferretdb: no Python with pymongo for the readiness check (expected $STACK_REPO/.venv)"
+  local classes
+  command -v python3 >/dev/null || die "ferretdb: python3 is not on PATH (the readiness check needs it; no packages)"
   if ! is_running ferretdb && port_open "$FERRETDB_PORT"; then
     die "ferretdb: port $FERRETDB_PORT on $STACK_HOST is taken by another process (set CLICKSTREAM_STACK_FERRETDB_PORT)"
   fi
@@ -82,11 +71,11 @@ ferretdb_start() {
   if [[ "${CLICKSTREAM_STACK_VERBOSE:-0}" == 1 ]]; then
     logopts=(-Dorg.slf4j.simpleLogger.defaultLogLevel=info)
   fi
-  start_daemon ferretdb java -Xms32m -Xmx512m -XX:+UseSerialGC -Xss512k \
+  start_daemon ferretdb java -Xms32m -Xmx1g -XX:+UseSerialGC -Xss512k \
     "${logopts[@]}" -Dorg.slf4j.simpleLogger.showDateTime=true \
     -cp "$classes:$FERRETDB_HOME/lib/*" StackMongoServer \
     "$STACK_HOST" "$FERRETDB_PORT" "$STACK_SCRATCH/ferretdb/mongo.mv.db"
-  if ! wait_ready ferretdb 60 _ferretdb_ping "$py"; then
+  if ! wait_ready ferretdb 60 _ferretdb_ping; then
     stop_daemon ferretdb  # leave nothing half-started behind
     return 1
   fi

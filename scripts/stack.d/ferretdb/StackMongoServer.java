@@ -4,14 +4,15 @@ import java.util.concurrent.CountDownLatch;
 import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.MongoVersion;
-import de.bwaldvogel.mongo.backend.h2.H2Backend;
 
 /**
  * The stack's MongoDB-wire-protocol server (scripts/stack.d/ferretdb.sh): mongo-java-server
  * with its H2 MVStore backend, bound to one address only (the library's own main classes
  * bind "localhost"/0.0.0.0 on a fixed port).
  *
- * Announces MongoDB 4.4.0 (wire version 9): PyMongo 4.20 needs at least that.
+ * Announces MongoDB 4.4.0 (wire version 9): PyMongo 4.20 needs at least that. Its collections
+ * find documents through a unique index whenever a filter pins the index's fields
+ * (StackH2Backend, UniqueIndexLookup).
  *
  * Usage: StackMongoServer HOST PORT [H2_FILE]   (no file: in memory)
  * Stops cleanly on SIGTERM/SIGINT (closes the store).
@@ -24,7 +25,7 @@ public final class StackMongoServer {
         }
         String host = args[0];
         int port = Integer.parseInt(args[1]);
-        MongoBackend backend = args.length == 3 ? new H2Backend(args[2]) : H2Backend.inMemory();
+        MongoBackend backend = new StackH2Backend(args.length == 3 ? args[2] : null);
         // The library announces wire version 6..8 (even for its ServerVersion.MONGO_5_0), below
         // what PyMongo 4.20 accepts (9+, MongoDB 4.4+). Announce 4.4.0 / wire version 9: the
         // lowest that PyMongo and mongosh 2.x accept, so clients use no newer features. The

@@ -3,7 +3,10 @@
     eval "$(scripts/stack env)"; .venv/bin/python scripts/stack.d/ferretdb/check_gaps.py [URI]
 
 Each check runs against a fresh collection in a throw-away database and compares the
-server's answer with what MongoDB (4.4+) answers. Prints one line per check: `ok`, `DIFFERS`
+server's answer with what MongoDB (4.4+) answers. The "unique-index path" checks compare each
+filter with the same filter wrapped in a one-clause `$or`, which MongoDB treats alike and which
+the stack's server answers by scanning: the index lookup must find the same documents and make
+the same writes. Prints one line per check: `ok`, `DIFFERS`
 (answered, but not as MongoDB does) or `ERROR` (refused), and exits 1 if any is not ok.
 docs/FERRETDB.md records the outcome.
 """
@@ -14,7 +17,8 @@ from datetime import datetime, timezone
 
 import pymongo
 from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne, UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from bson import Int64, ObjectId
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
 CHECKS = []
 
@@ -314,6 +318,177 @@ def _(c):
         c.insert_one({"_id": 1}, session=session)
         session.abort_transaction()
     expect(sorted(d["_id"] for d in c.find()), [0])
+
+
+# The unique-index path (StackH2Backend/UniqueIndexLookup): a filter that pins a unique index's
+# fields is answered through the index; {"$or": [filter]} means the same and is always scanned.
+OID = ObjectId("65f0a0a0a0a0a0a0a0a0a0a0")
+WHEN = datetime(2024, 1, 2, 3, 4, 5)
+KEYED = [
+    {"_id": 1, "k": "a", "n": 1, "batches": ["B1"]}, {"_id": 2, "k": "b", "n": 2},
+    {"_id": 3, "k": ["c", "d"], "n": 3},  # an array: indexed under each element
+    {"_id": 4, "n": 4},  # k missing (the one document the unique index holds as null)
+    {"_id": 5, "k": 5, "n": 5}, {"_id": 6, "k": 6.5, "n": 6}, {"_id": 7, "k": Int64(7), "n": 7},
+    {"_id": 8, "k": "5", "n": 8}, {"_id": 9, "k": {"sub": 1}, "n": 9}, {"_id": 10, "k": True, "n": 10},
+    {"_id": 11, "k": WHEN, "n": 11}, {"_id": 12, "k": OID, "n": 12}, {"_id": "s", "k": "", "n": 13},
+]
+KEYED_FILTERS = [
+    {"k": "a"}, {"k": {"$eq": "a"}}, {"k": "a", "n": 1}, {"k": "a", "n": 2}, {"k": "zz"},
+    {"k": "c"}, {"k": ["c", "d"]}, {"k": {"$eq": ["c", "d"]}}, {"k": None}, {"k": {"$eq": None}},
+    {"k": 5}, {"k": 5.0}, {"k": Int64(5)}, {"k": "5"}, {"k": 7}, {"k": 7.0}, {"k": 6.5}, {"k": 1},
+    {"k": True}, {"k": WHEN}, {"k": OID}, {"k": ""}, {"k": {"sub": 1}}, {"k": {"$eq": {"sub": 1}}},
+    {"k": {"$in": [5, "a", "zz", 6.5, "c"]}}, {"k": {"$in": [5, 5.0, Int64(5)]}}, {"k": {"$in": []}},
+    {"k": {"$in": ["a", None]}}, {"k": {"$in": ["a", ["c", "d"]]}}, {"k": {"$eq": "a", "$ne": "a"}},
+    {"k": {"$in": ["a", "b"], "$nin": ["b"]}}, {"k": "a", "$and": [{"n": {"$gte": 1}}]},
+    {"$and": [{"k": "b"}, {"batches": {"$ne": "B1"}}]}, {"k": "a", "batches": {"$ne": "B1"}},
+    {"k": "b", "batches": {"$ne": "B1"}}, {"k": {"$eq": "a"}, "batches": {"$eq": "B1"}},
+    {"_id": {"$in": [1, 2, 99]}}, {"_id": {"$in": [1, 2]}, "n": 2}, {"_id": 3, "k": "c"},
+    {"_id": {"$eq": "s"}, "k": ""}, {"k": {"$gte": "a", "$lt": "c"}}, {"k": {"$gt": "a"}},
+    {"k": {"$lte": "b"}}, {"k": {"$gte": "a", "$lt": 9}}, {"k": {"$exists": False}},
+    {"k": {"$not": {"$eq": "a"}}, "n": {"$lt": 3}},
+]
+
+
+def keyed_twins(c, documents=KEYED, keys=(("k", ASCENDING),)):
+    """Two collections with the same documents and the same unique index."""
+    twins = [c, c.database[c.name + "_scan"]]
+    for twin in twins:
+        twin.create_index(list(keys), unique=True)
+        twin.insert_many([dict(d) for d in documents])
+    return twins
+
+
+def scanned(query):
+    return {"$or": [query]}
+
+
+def contents(collection):
+    # upserted documents get an ObjectId _id of their own in each twin: compare them without it
+    docs = [d if not isinstance(d["_id"], ObjectId) or d["_id"] == OID else dict(d, _id="new")
+            for d in collection.find()]
+    return sorted(docs, key=repr)
+
+
+def outcome(run):
+    try:
+        result = run()
+    except DuplicateKeyError:
+        return "DuplicateKeyError"
+    except BulkWriteError as error:
+        details = error.details
+        return ("BulkWriteError", [(e["index"], e["code"]) for e in details["writeErrors"]],
+                details["nMatched"], details["nModified"], details["nUpserted"])
+    if isinstance(result, pymongo.results.UpdateResult):
+        return ("update", result.matched_count, result.modified_count, result.upserted_id is not None)
+    if isinstance(result, pymongo.results.DeleteResult):
+        return ("delete", result.deleted_count)
+    if isinstance(result, pymongo.results.BulkWriteResult):
+        return ("bulk", result.matched_count, result.modified_count, result.upserted_count)
+    if isinstance(result, dict) and isinstance(result.get("_id"), ObjectId) and result["_id"] != OID:
+        return dict(result, _id="new")
+    return result
+
+
+def expect_same_writes(c, write, filters, documents=KEYED, keys=(("k", ASCENDING),)):
+    """write(collection, filter) on the index path and on the scan: same outcome, same contents."""
+    for query in filters:
+        indexed, scan = keyed_twins(c, documents, keys)
+        got, want = outcome(lambda: write(indexed, query)), outcome(lambda: write(scan, scanned(query)))
+        expect((query, got, contents(indexed)), (query, want, contents(scan)))
+        indexed.drop()
+        scan.drop()
+
+
+@check("unique-index path: find, count_documents, distinct (scalars, arrays, null/missing, mixed types)")
+def _(c):
+    indexed, _scan = keyed_twins(c)
+    for query in KEYED_FILTERS:
+        got = sorted(indexed.find(query), key=repr)
+        expect((query, got), (query, sorted(indexed.find(scanned(query)), key=repr)))
+        expect((query, indexed.count_documents(query)), (query, indexed.count_documents(scanned(query))))
+        expect((query, sorted(indexed.distinct("n", query))), (query, sorted(indexed.distinct("n", scanned(query)))))
+    expect([d["_id"] for d in indexed.find({"k": {"$in": ["c", "a", 5.0]}})], [5, 1, 3])  # index order
+
+
+@check("unique-index path: find with sort, skip, limit, projection")
+def _(c):
+    indexed, _scan = keyed_twins(c)
+    query = {"k": {"$in": ["a", "b", "c", 5, 6.5, "zz"]}, "n": {"$gte": 2}}
+    for run in (lambda q: list(indexed.find(q, {"_id": 0, "n": 1}).sort("n", DESCENDING).skip(1).limit(2)),
+                lambda q: list(indexed.find(q).sort([("n", ASCENDING)]).limit(1))):
+        expect(run(query), run(scanned(query)))
+
+
+@check("unique-index path: update_one / update_many (upserts, misses on the extra condition)")
+def _(c):
+    filters = [{"k": "a"}, {"k": "a", "n": 2}, {"k": "new"}, {"k": {"$eq": "new"}, "n": 1},
+               {"k": "a", "batches": {"$ne": "B1"}}, {"k": "b", "batches": {"$ne": "B1"}},
+               {"k": "c", "batches": {"$ne": "B1"}}, {"k": {"$in": ["a", "b", "zz"]}}, {"_id": {"$in": [1, 2]}}]
+    expect_same_writes(c, lambda coll, q: coll.update_one(
+        q, {"$inc": {"n": 100}, "$push": {"batches": {"$each": ["B1"], "$slice": -5}}}, upsert=True), filters)
+    expect_same_writes(c, lambda coll, q: coll.update_many(q, {"$set": {"seen": True}}), filters)
+    expect_same_writes(c, lambda coll, q: coll.update_many(q, {"$set": {"k": "a"}}), [{"k": "b"}, {"k": "b", "n": 3}])
+
+
+@check("unique-index path: the loaders' merge upsert in an unordered bulk (duplicate key = applied)")
+def _(c):
+    def merges(coll, wrap):
+        return coll.bulk_write([UpdateOne(wrap({"k": key, "batches": {"$ne": "B1"}}),
+                                          {"$inc": {"n": 1}, "$push": {"batches": "B1"}}, upsert=True)
+                                for key in ("a", "b", "new", "c", "new2")], ordered=False)
+    indexed, scan = keyed_twins(c)
+    got, want = outcome(lambda: merges(indexed, lambda q: q)), outcome(lambda: merges(scan, scanned))
+    expect((got, contents(indexed)), (want, contents(scan)))
+    # as MongoDB: "a" carries B1, so its upsert collides with the unique index (op 0, code 11000)
+    expect(got[:2], ("BulkWriteError", [(0, 11000)]))
+
+
+@check("unique-index path: find_one_and_update, find_one_and_delete, delete_many")
+def _(c):
+    after = pymongo.ReturnDocument.AFTER
+    expect_same_writes(c, lambda coll, q: coll.find_one_and_update(
+        q, {"$inc": {"n": 1}}, upsert=True, return_document=after),
+        [{"k": "a"}, {"k": "a", "n": 9}, {"k": "new"}, {"k": {"$in": [5, 5.0]}}, {"k": "b", "batches": {"$ne": "x"}}])
+    expect_same_writes(c, lambda coll, q: coll.find_one_and_delete(q), [{"k": "c"}, {"k": {"$eq": 7.0}}, {"k": "zz"}])
+    expect_same_writes(c, lambda coll, q: coll.delete_many(q),
+                       [{"k": {"$in": ["a", "b", 5, "c"]}}, {"k": {"$in": ["a", "b"]}, "n": 2}, {"_id": {"$in": [1, 12]}},
+                        {"k": {"$gte": "a", "$lt": "c"}}])
+
+
+@check("unique-index path: compound unique index")
+def _(c):
+    documents = [{"_id": i, "a": i % 3, "b": "x%d" % (i // 3), "n": i} for i in range(9)]
+    keys = (("a", ASCENDING), ("b", DESCENDING))
+    indexed, scan = keyed_twins(c, documents, keys)
+    for query in ({"a": 1, "b": "x0"}, {"a": 1.0, "b": {"$in": ["x0", "x1", "x9"]}, "n": {"$gt": 1}},
+                  {"a": {"$in": [0, 2]}, "b": "x2"}, {"a": 1}, {"b": "x1"}, {"a": 1, "b": None}):
+        expect((query, sorted(indexed.find(query), key=repr)), (query, sorted(indexed.find(scanned(query)), key=repr)))
+    indexed.drop()
+    scan.drop()
+    expect_same_writes(c, lambda coll, q: coll.update_one(q, {"$inc": {"n": 1}}, upsert=True),
+                       [{"a": 1, "b": "x0"}, {"a": 1, "b": "x0", "n": 0}, {"a": 5, "b": "new"}], documents, keys)
+
+
+@check("unique-index path: ranges of strings (and the same field holding arrays)")
+def _(c):
+    documents = [{"_id": i, "hour": "2024-01-02T%02d" % i, "n": i} for i in range(24)] + [{"_id": 99, "hour": 5}]
+    indexed, _scan = keyed_twins(c, documents, (("hour", ASCENDING),))
+    queries = [{"hour": {"$gte": "2024-01-02T05", "$lte": "2024-01-02T07"}}, {"hour": {"$gt": "2024-01-02T21"}},
+               {"hour": {"$lt": "2024-01-02T01"}}, {"hour": {"$gt": "2024-01-02T03", "$gte": "2024-01-02T02", "$lt": "z"}},
+               {"hour": {"$gte": "2024-01-02T05", "$lt": "2024-01-02T05"}}, {"hour": {"$gte": "", "$lt": 10}}]
+    for query in queries:
+        expect((query, list(indexed.find(query))), (query, sorted(indexed.find(scanned(query)), key=lambda d: d["hour"])))
+    expect([d["n"] for d in indexed.find(queries[0])], [5, 6, 7])
+    # an array in the field: a range may match across its elements, so the index path must scan
+    indexed.insert_one({"_id": 100, "hour": ["2024-01-01", "zzz"]})
+    for query in queries[:3]:
+        expect((query, sorted(indexed.find(query), key=repr)), (query, sorted(indexed.find(scanned(query)), key=repr)))
+
+
+@check("range on an array field, satisfied by different elements")
+def _(c):
+    c.insert_many([{"_id": 1, "hour": "2024-01-02T01"}, {"_id": 100, "hour": ["2024-01-01", "zzz"]}])
+    expect([d["_id"] for d in c.find({"hour": {"$gt": "2024-01-02T23", "$lt": "2024-01-02"}})], [100])
 
 
 def main():

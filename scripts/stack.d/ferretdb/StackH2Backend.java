@@ -1,0 +1,102 @@
+import java.util.Collection;
+import java.util.List;
+
+import org.h2.mvstore.MVMap;
+import org.h2.mvstore.MVStore;
+
+import de.bwaldvogel.mongo.MongoCollection;
+import de.bwaldvogel.mongo.MongoDatabase;
+import de.bwaldvogel.mongo.backend.CollectionOptions;
+import de.bwaldvogel.mongo.backend.CursorRegistry;
+import de.bwaldvogel.mongo.backend.Index;
+import de.bwaldvogel.mongo.backend.IndexKey;
+import de.bwaldvogel.mongo.backend.QueryResult;
+import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import de.bwaldvogel.mongo.backend.h2.H2Collection;
+import de.bwaldvogel.mongo.backend.h2.H2Database;
+import de.bwaldvogel.mongo.bson.Document;
+
+/**
+ * mongo-java-server's H2 MVStore backend whose unique indexes are in memory and cheaply ordered
+ * (SortedUniqueIndex) and whose collections look documents up through them whenever the
+ * filter pins an index's fields or bounds its strings (UniqueIndexLookup), not only when the
+ * filter has exactly the index's fields. Every read and write that selects documents goes
+ * through {@code queryDocuments}: find, count, distinct, update and upsert, findAndModify,
+ * delete. Documents are stored in the library's own MVStore maps, so a data file written by
+ * either opens in the other (the indexes are rebuilt from the documents on opening).
+ */
+final class StackH2Backend extends H2Backend {
+
+    /** MVStore's page cache, in MB (its default, 16, is far below the loaders' collections). */
+    static final int CACHE_MB = Integer.getInteger("stack.mvstore.cacheMB", 256);
+
+    StackH2Backend(String fileName) {
+        super(openStore(fileName));
+    }
+
+    /**
+     * The MVStore, with a page cache that holds the collections the loaders fill: with H2's
+     * default, every insert into a collection of some tens of thousands of documents read B-tree
+     * pages back from the file and deserialised their documents (profiled: a quarter of the CPU).
+     */
+    private static MVStore openStore(String fileName) {
+        MVStore.Builder builder = new MVStore.Builder().cacheSize(CACHE_MB);
+        return fileName == null ? builder.open() : builder.fileName(fileName).open();
+    }
+
+    @Override
+    protected MongoDatabase openOrCreateDatabase(String databaseName) {
+        return new Database(databaseName, getCursorRegistry());
+    }
+
+    /**
+     * An inner class on purpose: H2Database's constructor already opens the stored collections
+     * (a virtual call to openOrCreateCollection), and the enclosing backend, which holds the
+     * MVStore, is set before that runs.
+     */
+    private final class Database extends H2Database {
+
+        Database(String databaseName, CursorRegistry cursorRegistry) {
+            super(databaseName, getMvStore(), cursorRegistry);
+        }
+
+        @Override
+        protected MongoCollection<Object> openOrCreateCollection(String collectionName, CollectionOptions options) {
+            // the map names H2Database uses (its prefixes are package-private)
+            String fullName = getFullCollectionNamespace(collectionName);
+            MVMap<Object, Document> dataMap = getMvStore().openMap("databases." + fullName);
+            MVMap<String, Object> metaMap = getMvStore().openMap("meta." + fullName);
+            return new IndexedCollection(this, collectionName, options, dataMap, metaMap, cursorRegistry);
+        }
+
+        @Override
+        protected Index<Object> openOrCreateUniqueIndex(String collectionName, String indexName, List<IndexKey> keys,
+                                                        boolean sparse) {
+            // in memory, filled from the documents when the collection adds it (SortedUniqueIndex)
+            return new SortedUniqueIndex(indexName, keys, sparse);
+        }
+    }
+
+    static final class IndexedCollection extends H2Collection {
+
+        IndexedCollection(MongoDatabase database, String collectionName, CollectionOptions options,
+                          MVMap<Object, Document> dataMap, MVMap<String, Object> metaMap, CursorRegistry cursorRegistry) {
+            super(database, collectionName, options, dataMap, metaMap, cursorRegistry);
+        }
+
+        @Override
+        protected QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip, int limit,
+                                             int batchSize, Document fieldSelector) {
+            // $natural asks for storage order, which only the scan gives
+            boolean natural = orderBy != null && orderBy.containsKey("$natural");
+            if (!natural && query != null) {
+                Collection<Object> positions = UniqueIndexLookup.candidates(getIndexes(), query, count());
+                if (positions != null) {
+                    // the whole filter is applied to each candidate, exactly as the scan applies it
+                    return matchDocuments(query, positions, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+                }
+            }
+            return super.queryDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+        }
+    }
+}

@@ -72,6 +72,10 @@ def create_app(sources, mongo_uri, db_name):
     def home():
         return RedirectResponse("traffic")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        return Response(status_code=204)
+
     @app.get("/static/{name}", include_in_schema=False)
     def static(name: str):
         if name not in STATIC_TYPES:

@@ -1,13 +1,19 @@
-"""The pages' charts as plotly figures (JSON for Plotly.newPlot), and plotly.js itself from the
-plotly package (no CDN): served by the app, inlined in the report."""
+"""The pages' charts as plotly figure JSON (for Plotly.newPlot), and plotly.js itself from the
+plotly package (no CDN): served by the app, inlined in the report.
+
+Figures are plain dicts in plotly's figure schema, written with orjson: building them through
+plotly.graph_objects validates every attribute and cost 100-200 ms a page on the stack machine.
+tests/dashboard/test_charts.py checks each one against plotly's own validation.
+"""
 import functools
 
-import plotly.graph_objects as go
+import orjson
 
 from dashboard.data import TRAFFIC_SERIES
 
-_LAYOUT = dict(margin=dict(l=50, r=20, t=40, b=50), height=360, template="plotly_white",
-               legend=dict(orientation="h", y=-0.2))
+_LAYOUT = {"margin": {"l": 50, "r": 20, "t": 40, "b": 50}, "height": 360, "legend": {"orientation": "h", "y": -0.2},
+           "paper_bgcolor": "#ffffff", "plot_bgcolor": "#ffffff", "font": {"family": "DejaVu Sans, Arial, sans-serif"}}
+_AXIS = {"gridcolor": "#ebebeb", "zerolinecolor": "#d0d0d0"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -21,43 +27,43 @@ def plotly_js():
 def script_json(figure):
     """A figure as JSON that is safe inside <script type="application/json">: '<', '>' and '&'
     are written as \\u escapes, so a '</script>' in a user id cannot end the element."""
-    text = figure.to_json()
+    text = orjson.dumps(figure, default=str).decode()
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _figure(title, traces, xaxis, yaxis, **layout):
+    return {"data": traces, "layout": dict(_LAYOUT, title={"text": title}, xaxis=dict(_AXIS, **xaxis),
+                                           yaxis=dict(_AXIS, **yaxis), **layout)}
 
 
 def traffic_figure(day, rows):
     """One line per series over the day's hours (x: 'HH:00')."""
-    figure = go.Figure(layout=dict(_LAYOUT, title="Hourly activity, %s (UTC)" % day,
-                                   xaxis=dict(title="hour"), yaxis=dict(title="count", rangemode="tozero")))
     hours = [row["hour"][11:13] + ":00" for row in rows]
-    for field, label in TRAFFIC_SERIES:
-        figure.add_trace(go.Scatter(x=hours, y=[row[field] for row in rows], name=label, mode="lines+markers",
-                                    meta=field))
-    return figure
+    traces = [{"type": "scatter", "mode": "lines+markers", "name": label, "meta": field, "x": hours,
+               "y": [row[field] for row in rows]} for field, label in TRAFFIC_SERIES]
+    return _figure("Hourly activity, %s (UTC)" % day, traces, {"title": {"text": "hour"}},
+                   {"title": {"text": "count"}, "rangemode": "tozero"})
 
 
 def funnel_figure(products):
     """Views, cart adds and purchases of each listed product, grouped."""
-    figure = go.Figure(layout=dict(_LAYOUT, title="Product funnel", barmode="group",
-                                   xaxis=dict(title="product", type="category"), yaxis=dict(title="count")))
     names = [str(row["product_id"]) for row in products]
-    for field, label in (("views", "views"), ("cart_adds", "cart adds"), ("purchases", "purchases")):
-        figure.add_trace(go.Bar(x=names, y=[row[field] for row in products], name=label, meta=field))
-    return figure
+    traces = [{"type": "bar", "name": label, "meta": field, "x": names, "y": [row[field] for row in products]}
+              for field, label in (("views", "views"), ("cart_adds", "cart adds"), ("purchases", "purchases"))]
+    return _figure("Product funnel", traces, {"title": {"text": "product"}, "type": "category"},
+                   {"title": {"text": "count"}}, barmode="group")
 
 
 def top_users_figure(users):
-    figure = go.Figure(layout=dict(_LAYOUT, title="Top users by clicks", xaxis=dict(title="user", type="category"),
-                                   yaxis=dict(title="clicks"), showlegend=False))
-    figure.add_trace(go.Bar(x=[str(row["user_id"]) for row in users], y=[row["click_count"] for row in users],
-                            name="clicks", meta="click_count"))
-    return figure
+    traces = [{"type": "bar", "name": "clicks", "meta": "click_count", "x": [str(row["user_id"]) for row in users],
+               "y": [row["click_count"] for row in users]}]
+    return _figure("Top users by clicks", traces, {"title": {"text": "user"}, "type": "category"},
+                   {"title": {"text": "clicks"}}, showlegend=False)
 
 
 def timeline_figure(user_id, sessions):
     """Each session's pages and actions on a time axis, one row per session."""
-    figure = go.Figure(layout=dict(_LAYOUT, title="Sessions of %s" % user_id, xaxis=dict(title="time (UTC)"),
-                                   yaxis=dict(title="session", type="category", automargin=True)))
+    traces = []
     for kind, symbol in (("page", "circle"), ("action", "diamond")):
         x, y, text = [], [], []
         for session in sessions:
@@ -66,6 +72,8 @@ def timeline_figure(user_id, sessions):
                     x.append(time)
                     y.append(str(session.get("session_id")))
                     text.append("%s%s" % (name, "" if product is None else " (product %s)" % product))
-        figure.add_trace(go.Scatter(x=x, y=y, text=text, mode="markers", name=kind + "s", meta=kind,
-                                    marker=dict(symbol=symbol, size=10), hovertemplate="%{text}<br>%{x}"))
-    return figure
+        traces.append({"type": "scatter", "mode": "markers", "name": kind + "s", "meta": kind, "x": x, "y": y,
+                       "text": text, "hovertemplate": "%{text}<br>%{x}<extra></extra>",
+                       "marker": {"symbol": symbol, "size": 10}})
+    return _figure("Sessions of %s" % user_id, traces, {"title": {"text": "time (UTC)"}},
+                   {"title": {"text": "session"}, "type": "category", "automargin": True})

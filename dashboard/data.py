@@ -32,18 +32,19 @@ def traffic(db, day):
             for row in hourly_series(db, day)]
 
 
-def product_rows(documents, sort="purchases", order="desc", limit=20):
-    """Product documents -> the funnel rows sorted by ``sort`` (ratios undefined last), ties by
-    purchases, views, then product id; ``limit`` of them."""
-    rows = [with_conversion({"product_id": document.get("product_id"), "views": int(document.get("views") or 0),
-                             "cart_adds": int(document.get("cart_adds") or 0),
-                             "purchases": int(document.get("purchases") or 0),
-                             "distinct_users": int(document.get("distinct_users") or 0)})
-            for document in documents]
+def funnel_row(document):
+    """A product_popularity document -> its funnel row, with the conversion ratios."""
+    return with_conversion({"product_id": document.get("product_id"), "views": int(document.get("views") or 0),
+                            "cart_adds": int(document.get("cart_adds") or 0),
+                            "purchases": int(document.get("purchases") or 0),
+                            "distinct_users": int(document.get("distinct_users") or 0)})
+
+
+def product_rows(rows, sort="purchases", order="desc"):
+    """Funnel rows sorted by ``sort`` (ratios undefined last), ties by purchases, views, then product id."""
     sign = -1 if order == "desc" else 1
-    rows.sort(key=lambda row: (row[sort] is None, sign * (row[sort] or 0), -row["purchases"], -row["views"],
-                               str(row["product_id"])))
-    return rows[:limit]
+    return sorted(rows, key=lambda row: (row[sort] is None, sign * (row[sort] or 0), -row["purchases"],
+                                         -row["views"], str(row["product_id"])))
 
 
 def user_profile(db, user_id, sessions=20):

@@ -34,8 +34,12 @@ def top_users_summary(db, keep=MAX_LIMIT):
 
 
 def products_summary(db):
-    """Every product's funnel counts (a product is one small document; their number is the catalogue's)."""
-    return {"products": list(db.product_popularity.find({}, PRODUCT_SUMMARY_FIELDS, batch_size=10_000))}
+    """Every product's funnel row with its ratios (a product is one small document; their number is
+    the catalogue's), and a memo of its orderings, filled as pages ask for them."""
+    from dashboard.data import funnel_row
+
+    cursor = db.product_popularity.find({}, PRODUCT_SUMMARY_FIELDS, batch_size=10_000)
+    return {"products": [funnel_row(document) for document in cursor], "orderings": {}}
 
 
 class Summary:

@@ -29,7 +29,10 @@ def traffic(sources, day=None):
 
 def products(sources, sort="purchases", order="desc", limit=20):
     summary, age = sources.products.get(sources.db)
-    rows = data.product_rows(summary["products"], sort, order, limit)
+    orderings = summary.setdefault("orderings", {})
+    if (sort, order) not in orderings:  # sorted once per summary read, then sliced
+        orderings[(sort, order)] = data.product_rows(summary["products"], sort, order)
+    rows = [dict(row) for row in orderings[(sort, order)][:limit]]
     return {"sort": sort, "order": order, "limit": limit, "products": rows,
             "product_count": len(summary["products"]), "age_seconds": round(age, 1)}
 

@@ -123,8 +123,8 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def wait_for_http(url, process, deadline_seconds=60):
-    """Wait until ``url`` answers 200 (the server is up and has read its summaries)."""
+def wait_for_http(url, process, deadline_seconds=60, status=200):
+    """Wait until ``url`` answers ``status`` (200: the server is up and has read its summaries)."""
     deadline = time.monotonic() + deadline_seconds
     last = None
     while time.monotonic() < deadline:
@@ -132,8 +132,12 @@ def wait_for_http(url, process, deadline_seconds=60):
             raise AssertionError("the dashboard exited with %s: %s" % (process.returncode, process.stderr.read()))
         try:
             with urllib.request.urlopen(url, timeout=10) as answer:
-                if answer.status == 200:
+                if answer.status == status:
                     return
+        except urllib.error.HTTPError as error:
+            if error.code == status:
+                return
+            last = error
         except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
             last = error
         time.sleep(0.1)  # a poll interval, not a wait for something to happen
@@ -143,12 +147,20 @@ def wait_for_http(url, process, deadline_seconds=60):
 class Dashboard:
     """`clickstream dashboard` as a subprocess on a free port."""
 
-    def __init__(self, env, *args):
+    def __init__(self, env, *args, ready_status=200):
         self.port = free_port()
         self.url = "http://127.0.0.1:%d/" % self.port
         self.process = subprocess.Popen([CLICKSTREAM, "dashboard", "--port", str(self.port), *args], env=env,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        wait_for_http(self.url + "users", self.process)
+        wait_for_http(self.url + "users", self.process, status=ready_status)
+
+    def get(self, path):
+        """(status, body) of one request."""
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=60) as answer:
+                return answer.status, answer.read().decode("utf-8")
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode("utf-8")
 
     def stop(self):
         self.process.terminate()

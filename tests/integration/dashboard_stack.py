@@ -123,7 +123,7 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def wait_for_http(url, process, deadline_seconds=60, status=200):
+def wait_for_http(url, process, deadline_seconds=180, status=200):
     """Wait until ``url`` answers ``status`` (200: the server is up and has read its summaries)."""
     deadline = time.monotonic() + deadline_seconds
     last = None
@@ -131,7 +131,7 @@ def wait_for_http(url, process, deadline_seconds=60, status=200):
         if process.poll() is not None:
             raise AssertionError("the dashboard exited with %s: %s" % (process.returncode, process.stderr.read()))
         try:
-            with urllib.request.urlopen(url, timeout=10) as answer:
+            with urllib.request.urlopen(url, timeout=60) as answer:
                 if answer.status == status:
                     return
         except urllib.error.HTTPError as error:

@@ -15,6 +15,7 @@ from dashboard.params import MAX_LIMIT
 USER_SUMMARY_FIELDS = {"_id": 0, "user_id": 1, "click_count": 1, "last_action": 1, "last_seen": 1}
 PRODUCT_SUMMARY_FIELDS = {"_id": 0, "product_id": 1, "views": 1, "cart_adds": 1, "purchases": 1, "distinct_users": 1}
 DEFAULT_MAX_AGE = 30.0
+REFRESH_FACTOR = 10
 
 
 def top_users_summary(db, keep=MAX_LIMIT):
@@ -44,7 +45,7 @@ def products_summary(db):
 
 class Summary:
     """One cached answer of ``compute(db)``: read on first use, then refreshed in the background
-    when older than ``max_age`` seconds (the old answer is served meanwhile). A failed refresh
+    when older than ``refresh_after`` (the old answer is served meanwhile). A failed refresh
     keeps the old answer and is retried on the next request; with no answer yet, get() raises."""
 
     def __init__(self, compute, max_age=DEFAULT_MAX_AGE, clock=time.monotonic):
@@ -56,6 +57,12 @@ class Summary:
         self._read_at = None
         self._refreshing = False
         self.last_error = None
+        self.read_seconds = 0.0
+
+    @property
+    def refresh_after(self):
+        """Seconds an answer is served before it is read again: max_age, or more for slow reads."""
+        return max(self.max_age, REFRESH_FACTOR * self.read_seconds)
 
     def get(self, db):
         """(answer, age in seconds)."""
@@ -64,12 +71,18 @@ class Summary:
         if value is None:
             with self._lock:  # the first read: one thread computes, the others wait for it
                 if self._value is None:
-                    self._store(self.compute(db))
+                    self._store(self._timed(db))
                 return self._value, 0.0
         age = self.clock() - read_at
-        if age > self.max_age:
+        if age > self.refresh_after:
             self._refresh_in_background(db)
         return value, age
+
+    def _timed(self, db):
+        started = self.clock()
+        value = self.compute(db)
+        self.read_seconds = self.clock() - started
+        return value
 
     def _store(self, value):
         self._value, self._read_at, self.last_error = value, self.clock(), None
@@ -82,7 +95,7 @@ class Summary:
 
         def refresh():
             try:
-                value = self.compute(db)
+                value = self._timed(db)
                 with self._lock:
                     self._store(value)
             except Exception as error:  # kept for the page's note; the old answer stays served

@@ -52,3 +52,17 @@ def test_a_failing_first_read_raises_and_a_failing_refresh_keeps_the_old_answer(
     with pytest.raises(RuntimeError, match="server down"):
         summary.get(None)
     assert summary.get(None)[0] == 2
+
+
+def test_a_slow_read_is_refreshed_less_often():
+    now = [0.0]
+
+    def compute(_db):
+        now[0] += 7.0  # each read takes 7 s
+        return now[0]
+
+    summary = Summary(compute, max_age=30, clock=lambda: now[0])
+    assert summary.get(None) == (7.0, 0.0)
+    assert summary.refresh_after == 70.0  # REFRESH_FACTOR 10 times the 7 s read, above max_age
+    now[0] = 7.0 + 69.0
+    assert summary.get(None) == (7.0, 69.0) and not summary._refreshing

@@ -13,8 +13,9 @@ NAV = (("traffic", "Traffic"), ("products", "Products"), ("users", "Users"), ("s
 
 @functools.lru_cache(maxsize=1)
 def environment():
+    # a field a document lacks renders empty (documents written by older loaders may lack one)
     return jinja2.Environment(loader=jinja2.PackageLoader("dashboard", "templates"), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                              trim_blocks=True, lstrip_blocks=True)
 
 
 @functools.lru_cache(maxsize=None)

@@ -191,3 +191,13 @@ def test_static_assets_come_from_the_packages(client):
     assert client.get("/static/../setup.cfg").status_code == 404
     assert client.get("/static/other.js").status_code == 404
     assert client.get("/", follow_redirects=False).headers["location"] == "traffic"
+
+
+def test_documents_missing_fields_still_render(mongo_db):
+    mongo_db.user_clicks.insert_one({"user_id": "bare", "click_count": 2})
+    mongo_db.runs.insert_one({"_id": "r", "started_at": None})
+    mongo_db.suspicious_users.insert_one({"user_id": "s"})
+    client = TestClient(create_app(Sources(mongo_db), URI, "db"))
+    assert table_rows(client.get("/users").text, "users-table", "user") == {"bare": {"click_count": "2"}}
+    assert table_rows(client.get("/runs").text, "runs-table", "run")["r"]["status"] == "None"
+    assert table_rows(client.get("/suspicious").text, "suspicious-table", "user") == {"s": {"events": ""}}

@@ -129,7 +129,7 @@ def wait_for_http(url, process, deadline_seconds=180, status=200):
     last = None
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError("the dashboard exited with %s: %s" % (process.returncode, process.stderr.read()))
+            raise AssertionError("the dashboard exited with %s" % process.returncode)
         try:
             with urllib.request.urlopen(url, timeout=60) as answer:
                 if answer.status == status:
@@ -152,7 +152,10 @@ class Dashboard:
         self.url = "http://127.0.0.1:%d/" % self.port
         self.process = subprocess.Popen([CLICKSTREAM, "dashboard", "--port", str(self.port), *args], env=env,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        wait_for_http(self.url + "users", self.process, status=ready_status)
+        try:
+            wait_for_http(self.url + "users", self.process, status=ready_status)
+        except AssertionError as error:
+            raise AssertionError("%s\ndashboard log:\n%s" % (error, self.stop()[-3000:])) from None
 
     def get(self, path):
         """(status, body) of one request."""

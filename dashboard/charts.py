@@ -31,6 +31,12 @@ def script_json(figure):
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def label(value):
+    """Text for a plotly label: plotly reads a few HTML tags in labels (<b>, <i>, <br>), so '<', '>'
+    and '&' are written as entities, which it shows as the characters typed."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _figure(title, traces, xaxis, yaxis, **layout):
     return {"data": traces, "layout": dict(_LAYOUT, title={"text": title}, xaxis=dict(_AXIS, **xaxis),
                                            yaxis=dict(_AXIS, **yaxis), **layout)}
@@ -47,7 +53,7 @@ def traffic_figure(day, rows):
 
 def funnel_figure(products):
     """Views, cart adds and purchases of each listed product, grouped."""
-    names = [str(row["product_id"]) for row in products]
+    names = [label(row["product_id"]) for row in products]
     traces = [{"type": "bar", "name": label, "meta": field, "x": names, "y": [row[field] for row in products]}
               for field, label in (("views", "views"), ("cart_adds", "cart adds"), ("purchases", "purchases"))]
     return _figure("Product funnel", traces, {"title": {"text": "product"}, "type": "category"},
@@ -55,7 +61,7 @@ def funnel_figure(products):
 
 
 def top_users_figure(users):
-    traces = [{"type": "bar", "name": "clicks", "meta": "click_count", "x": [str(row["user_id"]) for row in users],
+    traces = [{"type": "bar", "name": "clicks", "meta": "click_count", "x": [label(row["user_id"]) for row in users],
                "y": [row["click_count"] for row in users]}]
     return _figure("Top users by clicks", traces, {"title": {"text": "user"}, "type": "category"},
                    {"title": {"text": "clicks"}}, showlegend=False)
@@ -70,10 +76,10 @@ def timeline_figure(user_id, sessions):
             for time, entry_kind, name, product in session["timeline"]:
                 if entry_kind == kind:
                     x.append(time)
-                    y.append(str(session.get("session_id")))
-                    text.append("%s%s" % (name, "" if product is None else " (product %s)" % product))
+                    y.append(label(session.get("session_id")))
+                    text.append(label("%s%s" % (name, "" if product is None else " (product %s)" % product)))
         traces.append({"type": "scatter", "mode": "markers", "name": kind + "s", "meta": kind, "x": x, "y": y,
                        "text": text, "hovertemplate": "%{text}<br>%{x}<extra></extra>",
                        "marker": {"symbol": symbol, "size": 10}})
-    return _figure("Sessions of %s" % user_id, traces, {"title": {"text": "time (UTC)"}},
+    return _figure("Sessions of %s" % label(user_id), traces, {"title": {"text": "time (UTC)"}},
                    {"title": {"text": "session"}, "type": "category", "automargin": True})

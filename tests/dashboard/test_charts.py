@@ -27,6 +27,13 @@ def test_figures_pass_plotlys_validation_and_keep_the_numbers():
 
 def test_script_json_cannot_close_the_script_element():
     figure = charts.top_users_figure([{"user_id": "</script><script>alert(1)</script>&amp;", "click_count": 1}])
+    figure["layout"]["title"]["text"] = "</script>&"  # unescaped text too
     text = charts.script_json(figure)
     assert "<" not in text and ">" not in text and "&" not in text
-    assert json.loads(text)["data"][0]["x"] == ["</script><script>alert(1)</script>&amp;"]
+    assert json.loads(text)["data"][0]["x"] == [charts.label("</script><script>alert(1)</script>&amp;")]
+
+
+def test_labels_show_markup_as_text():
+    figure = charts.top_users_figure([{"user_id": "<i>x</i> & y", "click_count": 1}])
+    assert figure["data"][0]["x"] == ["&lt;i&gt;x&lt;/i&gt; &amp; y"]
+    assert charts.label(7) == "7"

@@ -4,6 +4,7 @@ and every chart point equals an independent count over those events; awkward ids
 
 With CLICKSTREAM_SCREENSHOTS set to a folder, each page's screenshot is saved there (docs/ uses them).
 """
+import html
 import os
 import urllib.parse
 
@@ -106,8 +107,9 @@ def test_products_page_funnel_ratios_and_sorting(page, loaded):
         assert row["view_to_cart"] == ("%.1f%%" % (100 * carts / views) if views else "–")
         assert row["cart_to_purchase"] == ("%.1f%%" % (100 * purchases / carts) if carts else "–")
     points = chart(page, "chart-funnel")
-    assert points["views"] == (order, [funnel[product]["views"] for product in order])
-    assert points["purchases"] == (order, [funnel[product]["purchases"] for product in order])
+    labels = [html.escape(product, quote=False) for product in order]
+    assert points["views"] == (labels, [funnel[product]["views"] for product in order])
+    assert points["purchases"] == (labels, [funnel[product]["purchases"] for product in order])
     assert page.inner_text("#products-table").count("<img src=x onerror=alert(2)>") == 1
     screenshot(page, "products")
     with page.expect_navigation():
@@ -123,7 +125,11 @@ def test_users_page_top_users_and_a_profile_with_its_session_timeline(page, load
     top = sorted(clicks.items(), key=lambda item: (-item[1], item[0]))[:40]
     assert [(user, row["click_count"]) for user, row in table(page, "users-table", "user").items()] == [
         (user, str(count)) for user, count in top]
-    assert chart(page, "chart-top-users")["click_count"] == ([user for user, _ in top], [count for _, count in top])
+    assert chart(page, "chart-top-users")["click_count"] == ([html.escape(user, quote=False) for user, _ in top],
+                                                             [count for _, count in top])
+    ticks = page.evaluate("() => Array.from(document.querySelectorAll('#chart-top-users .xtick text'))"
+                          ".map(t => t.textContent)")
+    assert SCRIPT_USER in ticks  # plotly shows the entity-escaped label as typed
     screenshot(page, "users")
     with page.expect_navigation():
         page.click("#users-table a:text-is('%s')" % SCRIPT_USER)

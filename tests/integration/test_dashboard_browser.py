@@ -168,7 +168,7 @@ def test_suspicious_page_shows_the_bot_with_its_rules_and_evidence(page, loaded)
     fired = dict(rules)
     assert {"events_per_minute", "regular_gaps", "views_only"} == set(fired)
     assert "80" in fired["views_only"].values()  # 80 product views, every event a view
-    assert any(value in ("80", "56") or value.startswith("80") for value in fired["events_per_minute"].values())
+    assert "80" in fired["events_per_minute"].values()  # all 80 within one 60 s interval
     screenshot(page, "suspicious")
 
 

@@ -8,7 +8,7 @@ import pymongo
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import AWKWARD_USERS, DAY, hourly_documents, product_documents, user_documents
+from serving import AWKWARD_USERS, DAY, hourly_documents, product_documents, user_documents
 from dashboard.app import create_app
 from dashboard.views import Sources
 from pages import table_rows

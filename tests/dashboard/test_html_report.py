@@ -2,7 +2,7 @@
 import json
 import re
 
-from conftest import hourly_documents, user_documents
+from serving import hourly_documents, user_documents
 from dashboard.report import write_report
 from pages import table_rows
 

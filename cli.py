@@ -464,6 +464,57 @@ def suspicious_command(limit, mongo_uri, db, as_json, as_csv):
           ["user_id", "rule_names", "events", "window_hours"], as_json, as_csv)
 
 
+def _dashboard_settings(mongo_uri, db, sink):
+    settings = _settings("query", mongo_uri=mongo_uri, db=db, sink=sink)
+    return settings, _mongo_uri(settings)
+
+
+@main.command()
+@click.option("--mongo-uri", default=None,
+              help="MongoDB URI (or env CLICKSTREAM_MONGO_URI / MONGODB_URI, or mongo_uri in the config file)")
+@click.option("--db", default=None, help="database name" + _default("db"))
+@click.option("--sink", default=None, help="the raw area's root, for the ingest watermarks on the Runs page")
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option("--port", default=8050, show_default=True, type=click.IntRange(1, 65535))
+def dashboard(mongo_uri, db, sink, host, port):
+    """A read-only web dashboard and JSON API over the serving collections (API docs at /docs)."""
+    from dashboard.server import serve
+
+    settings, mongo_uri = _dashboard_settings(mongo_uri, db, sink)
+    serve(mongo_uri, settings["db"], host, port, sink=settings["sink"], webhdfs_url=settings["webhdfs_url"],
+          hdfs_user=settings["hdfs_user"], echo=lambda text: click.echo(text, err=True))
+
+
+@main.command()
+@click.option("--html", "html_path", required=True, metavar="FILE", help="the HTML file to write")
+@click.option("--date", "day", default=None, help="the Traffic section's UTC day, YYYY-MM-DD (default: the newest)")
+@click.option("--mongo-uri", default=None,
+              help="MongoDB URI (or env CLICKSTREAM_MONGO_URI / MONGODB_URI, or mongo_uri in the config file)")
+@click.option("--db", default=None, help="database name" + _default("db"))
+@click.option("--sink", default=None, help="the raw area's root, for the ingest watermarks")
+def report(html_path, day, mongo_uri, db, sink):
+    """Write the dashboard's views as one self-contained HTML file (for a cron job to mail)."""
+    from dashboard.params import BadParameter, parse_day
+    from dashboard.report import write_report
+    from dashboard.server import make_sources
+
+    settings, mongo_uri = _dashboard_settings(mongo_uri, db, sink)
+    try:
+        day = parse_day(day, "--date")
+    except BadParameter as error:
+        _fail(str(error), code=2)
+
+    def write(database):
+        sources = make_sources(database.client, database.name, settings["sink"], webhdfs_url=settings["webhdfs_url"],
+                               hdfs_user=settings["hdfs_user"])
+        return write_report(database, html_path, day, sources.open_area, settings["sink"])
+
+    try:
+        click.echo(_with_db(mongo_uri, settings["db"], write))
+    except OSError as error:
+        _fail("report: cannot write %s: %s" % (html_path, error))
+
+
 @main.command()
 @click.option("--count", "-n", default=100_000, show_default=True, help="events to generate")
 @click.option("--users", default=1_000, show_default=True)
@@ -473,10 +524,13 @@ def suspicious_command(limit, mongo_uri, db, as_json, as_csv):
 @click.option("--runner", "-r", type=click.Choice(["inline", "local"]), default="local", show_default=True)
 @click.option("--top", default=10, show_default=True, help="rows in the top-users table")
 @click.option("--workdir", default=None, help="keep the raw area and job output here (default: a temp folder)")
-def demo(count, users, span_hours, seed, malformed, runner, top, workdir):
+@click.option("--report", default=None, metavar="FILE",
+              help="write the HTML report here (default: clickstream-demo-report.html in --workdir, else the temp dir)")
+def demo(count, users, span_hours, seed, malformed, runner, top, workdir, report):
     """The whole pipeline on this machine with no servers: generate -> raw area -> job -> MongoDB stand-in."""
     from clickstream.demo import Stopwatch, write_raw_area
     from clickstream.generator import GeneratorSpec
+    from dashboard.report import write_report
     from loaders.mongomock_compat import in_process_client
     from loaders.queries import SHELL, top_users
     from loaders.load import load_batch
@@ -518,6 +572,11 @@ def demo(count, users, span_hours, seed, malformed, runner, top, workdir):
         click.echo("\nThe same in the Mongo shell (mongosh), against a real server:\n  use clickstream_db\n  %s"
                    % SHELL["top_users"].format(limit=top))
         click.echo("  %s" % SHELL["users_above"].format(n=10))
+
+        report_path = write_report(client.clickstream_db, report or os.path.join(
+            workdir or tempfile.gettempdir(), "clickstream-demo-report.html"))
+        click.echo("\nThe dashboard's views of this data, as one HTML file (clickstream report --html):\n  %s"
+                   % report_path)
 
 
 def _render_users(rows):

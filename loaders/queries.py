@@ -20,7 +20,7 @@ FLAG_FIELDS = {"_id": 0, "user_id": 1, "rule_names": 1, "events": 1, "window_hou
 SHELL = {
     "users_above": "db.user_clicks.find({{click_count: {{$gt: {n}}}}}, {{_id: 0}}).sort({{click_count: -1}})",
     "top_users": "db.user_clicks.find({{}}, {{_id: 0}}).sort({{click_count: -1, user_id: 1}}).limit({limit})",
-    "user": "db.user_clicks.findOne({{user_id: {user}}}, {{_id: 0, batches: 0}})",
+    "user": "db.user_clicks.findOne({{user_id: {user}}}, {{_id: 0, applying: 0}})",
     "user_sessions": "db.sessions.find({{user_id: {user}}}, {{_id: 0, timeline: 0}}).sort({{start_time: -1}})"
                      ".limit({limit})",
     "hourly": "db.hourly_activity.find({{hour: {{$gte: \"{day}T00\", $lte: \"{day}T23\"}}}}, {{_id: 0}}).sort({{hour: 1}})",

@@ -6,45 +6,15 @@ import os
 import random
 
 import pytest
-from pymongo.errors import AutoReconnect
 
 from clickstream.layout import MICROS_PER_HOUR, hour_partition
 from clickstream.run.area import open_area
 from clickstream.run.runner import EXIT_FAILED, EXIT_OK, BatchRun, RunSettings
 from equivalence import build_corpus, check, compare, corpus_seed, land, summary_line
+from faults import FailingDb
 from mr import JOBS
 
 pytestmark = pytest.mark.inline_runner
-
-
-class FailingCollection:
-    """A collection whose n-th bulk_write fails as if the server went away mid-load."""
-
-    def __init__(self, collection, fail_at):
-        self._collection, self._fail_at, self.calls = collection, fail_at, 0
-
-    def bulk_write(self, *args, **kwargs):
-        self.calls += 1
-        if self.calls == self._fail_at:
-            raise AutoReconnect("connection closed (injected)")
-        return self._collection.bulk_write(*args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._collection, name)
-
-
-class FailingDb:
-    """A database whose named collection fails, however a loader reaches it (db[name] or db.name)."""
-
-    def __init__(self, db, name, fail_at):
-        self._db, self._name = db, name
-        self.failing = FailingCollection(db[name], fail_at)
-
-    def __getitem__(self, name):
-        return self.failing if name == self._name else self._db[name]
-
-    def __getattr__(self, name):
-        return self.failing if name == self._name else getattr(self._db, name)
 
 
 def set_watermark(root, complete_before_hour, topic="clicks"):

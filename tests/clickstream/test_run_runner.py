@@ -12,6 +12,7 @@ from clickstream.run.lock import LOCKS
 from clickstream.run.records import RUNS
 from clickstream.run.runner import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, BatchRun, RunSettings, run_mrjob
 from corpus import generated_lines
+from faults import FailingDb
 from reference import reference_event, reference_hourly_activity, reference_sessions, reference_user_actions
 
 pytestmark = pytest.mark.inline_runner
@@ -187,38 +188,6 @@ def test_a_broken_invariant_fails_the_run_and_commits_nothing(raw_root, mongo_db
     assert code == EXIT_FAILED and "invariant broken: events read = counted + rejected" in summary, summary
     assert not os.path.exists(os.path.join(raw_root, "derived", "user-actions", hour_partition(HOUR)))
     assert mongo_db[RUNS].find_one({"_id": run.run_id})["status"] == "failed"
-
-
-class FailingCollection:
-    """Passes calls through to a collection, failing the n-th bulk_write (a crash mid-load)."""
-
-    def __init__(self, collection, fail_at):
-        self._collection = collection
-        self._fail_at = fail_at
-        self.calls = 0
-
-    def bulk_write(self, *args, **kwargs):
-        self.calls += 1
-        if self.calls == self._fail_at:
-            from pymongo.errors import AutoReconnect
-            raise AutoReconnect("connection closed (injected)")
-        return self._collection.bulk_write(*args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._collection, name)
-
-
-class FailingDb:
-    def __init__(self, db, collection_name, fail_at):
-        self._db = db
-        self.failing = FailingCollection(db[collection_name], fail_at)
-        self._name = collection_name
-
-    def __getitem__(self, name):
-        return self.failing if name == self._name else self._db[name]
-
-    def __getattr__(self, name):
-        return getattr(self._db, name)
 
 
 def test_a_run_killed_mid_load_is_completed_by_the_next_without_double_counting(raw_root, mongo_db, corpus):

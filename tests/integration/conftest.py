@@ -40,3 +40,28 @@ def mongodb_uri():
 @pytest.fixture
 def mongosh_bin():
     return service_env("MONGOSH")
+
+
+@pytest.fixture
+def database(mongodb_uri):
+    """A fresh database on the stack's MongoDB-wire server, dropped afterwards (generous server
+    selection: the machine may be loaded)."""
+    import uuid
+
+    import pymongo
+
+    client = pymongo.MongoClient(mongodb_uri, serverSelectionTimeoutMS=60_000)
+    name = "test_%s" % uuid.uuid4().hex[:10]
+    yield client[name]
+    client.drop_database(name)
+    client.close()
+
+
+@pytest.fixture
+def topic(kafka_bootstrap):
+    """A fresh 3-partition topic, deleted afterwards."""
+    from test_ingest_support import create_topic, delete_topic
+
+    name = create_topic(kafka_bootstrap)
+    yield name
+    delete_topic(kafka_bootstrap, name)

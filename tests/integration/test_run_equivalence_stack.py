@@ -7,37 +7,19 @@ import random
 import signal
 import subprocess
 import time
-import uuid
 
-import pymongo
 import pytest
 
 from clickstream.layout import hour_partition
 from equivalence import build_corpus, check, compare, corpus_seed, summary_line
 from reference import reference_event
-from test_ingest_support import CLICKSTREAM, create_topic, delete_topic, ingest_command, produce, run, start, tail
+from test_ingest_support import CLICKSTREAM, ingest_command, produce, run, start, tail
 
 pytestmark = pytest.mark.integration
 # The inline runner keeps ~40 job runs within minutes on a loaded 2-core machine; the stages it
 # feeds (raw area, derived area, loaders, MongoDB) are the ones -r local feeds.
 # tests/integration/test_run_pipeline.py runs -r local; CLICKSTREAM_TEST_RUNNER=local runs it here.
 RUNNER = os.environ.get("CLICKSTREAM_TEST_RUNNER", "inline")
-
-
-@pytest.fixture
-def topic(kafka_bootstrap):
-    name = create_topic(kafka_bootstrap, prefix="equiv")
-    yield name
-    delete_topic(kafka_bootstrap, name)
-
-
-@pytest.fixture
-def database(mongodb_uri):
-    name = "equiv_test_%s" % uuid.uuid4().hex[:10]
-    client = pymongo.MongoClient(mongodb_uri, serverSelectionTimeoutMS=30_000)
-    yield client[name]
-    client.drop_database(name)
-    client.close()
 
 
 def keyed(lines):

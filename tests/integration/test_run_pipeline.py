@@ -1,43 +1,24 @@
 """`clickstream run` against the real stack, end to end: generate -> Kafka -> ingest -> run (cron
 style, --latest-complete) -> MongoDB, with a run killed mid-load, late events for a done hour and
 two runs racing for one partition; totals checked against an independent count of every event."""
-import collections
 import getpass
 import os
 import signal
 import subprocess
 import time
 import uuid
-from datetime import datetime, timezone
 
 import orjson
-import pymongo
 import pytest
 from hdfs import InsecureClient
 
 from clickstream.generator import GeneratorSpec
 from reference import reference_event, reference_hourly_activity, reference_user_actions
-from test_ingest_support import (CLICKSTREAM, create_topic, delete_topic, generate_command, generated_lines,
+from test_ingest_support import (CLICKSTREAM, generate_command, generated_lines,
                                  ingest_command, produce, run, start, tail)
 
 pytestmark = pytest.mark.integration
 EXIT_TEMPFAIL = 75
-
-
-@pytest.fixture
-def topic(kafka_bootstrap):
-    name = create_topic(kafka_bootstrap, prefix="run")
-    yield name
-    delete_topic(kafka_bootstrap, name)
-
-
-@pytest.fixture
-def database(mongodb_uri):
-    name = "run_test_%s" % uuid.uuid4().hex[:10]
-    client = pymongo.MongoClient(mongodb_uri, serverSelectionTimeoutMS=60_000)
-    yield client[name]
-    client.drop_database(name)
-    client.close()
 
 
 def run_env(mongodb_uri, database, **extra):

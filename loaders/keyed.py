@@ -36,17 +36,22 @@ def set_by_key(key_filter, fields, batch_id, now):
     return UpdateOne(key_filter, {"$set": dict(fields, updated_at=now, batches=[batch_id])}, upsert=True)
 
 
-def keyed_operations(records, batch_id, rejected, now, to_operation):
-    """(key, value) records -> to_operation's (key, update) pairs; a record it refuses with a
+def checked_records(records, rejected, check):
+    """(key, value) records -> ``check(key, value)`` for each; a record it refuses with a
     ValueError is counted under that reason, one of the wrong shape as 'bad_record'."""
-    now = now or datetime.now(timezone.utc)
     for key, value in records:
         try:
-            yield to_operation(key, value, batch_id, now)
+            yield check(key, value)
         except ValueError as error:
             count_reject(rejected, str(error))
         except (KeyError, AttributeError, TypeError):
             count_reject(rejected, "bad_record")
+
+
+def keyed_operations(records, batch_id, rejected, now, to_operation):
+    """(key, value) records -> to_operation's (key, update) pairs, rejects counted (checked_records)."""
+    now = now or datetime.now(timezone.utc)
+    return checked_records(records, rejected, lambda key, value: to_operation(key, value, batch_id, now))
 
 
 class KeyedLoader:

@@ -8,7 +8,7 @@ them: never zero, never twice. Conversion ratios are computed at query time from
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 
 from loaders.bulk import _bulk
-from loaders.keyed import KeyedLoader, checked_count, count_reject
+from loaders.keyed import KeyedLoader, checked_count, checked_records
 
 PAIRS = "product_users"
 
@@ -40,16 +40,7 @@ class ProductPopularity(KeyedLoader):
 
     @classmethod
     def iter_wants(cls, records, batch_id, rejected):
-        for key, value in records:
-            try:
-                want, users = cls.want(key, value)
-            except ValueError as error:
-                count_reject(rejected, str(error))
-                continue
-            except (KeyError, AttributeError, TypeError):
-                count_reject(rejected, "bad_record")
-                continue
-            yield key, want, users
+        return checked_records(records, rejected, lambda key, value: (key,) + cls.want(key, value))
 
     @staticmethod
     def prepare_chunk(db, batch_id, chunk, chunk_size=1000):

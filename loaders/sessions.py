@@ -28,7 +28,7 @@ from pymongo import ASCENDING, DESCENDING, DeleteMany, DeleteOne, IndexModel, Re
 
 from clickstream.errors import ConfigError
 from clickstream.sessions import MICROS_PER_HOUR, Rules, event_order, session_record, split_sessions
-from loaders.keyed import count_reject
+from loaders.keyed import checked_records, count_reject
 
 log = logging.getLogger("clickstream.loaders")
 DAYS = "session_days"
@@ -271,15 +271,8 @@ class SessionMerge:
         self.stats["journal_replayed"] = replay_journals(self.db)
         self.rules = None
         fragments = {}
-        for _key, value in records:
-            try:
-                user_id, sid, events, rules = checked_fragment(value, self.hours_us)
-            except ValueError as error:
-                count_reject(rejected, str(error))
-                continue
-            except (KeyError, TypeError):
-                count_reject(rejected, "bad_record")
-                continue
+        checked = checked_records(records, rejected, lambda _key, value: checked_fragment(value, self.hours_us))
+        for user_id, sid, events, rules in checked:
             if self.rules is None:
                 self.rules = rules
             elif rules != self.rules:

@@ -16,7 +16,7 @@ from pymongo import ASCENDING, DESCENDING, DeleteOne, IndexModel, ReplaceOne, Up
 from pymongo.errors import BulkWriteError
 
 from clickstream.errors import ServiceError
-from loaders.keyed import count_reject
+from loaders.keyed import checked_records, count_reject
 from loaders.suspicious_windows import (checked_figures, checked_settings, hour_number, hour_text, judge_windows,
                                         starts_touching, user_flags)
 
@@ -89,22 +89,19 @@ class SuspiciousUsers:
         return stats
 
 
+def _checked_record(key, value):
+    user_id, hour, figures = checked_figures(value)
+    record_settings = checked_settings(value["settings"])
+    if key != "%s|%s" % (user_id, value["hour"]):
+        raise ValueError("bad_key")
+    return user_id, hour, figures, record_settings
+
+
 def _read_records(records, batch, rejected):
     """Job records -> ({user: {hour: figures}}, the batch's rule settings); rejects counted."""
     incoming, settings = {}, None
     allowed = set(batch.hours) if batch.hours is not None else None
-    for key, value in records:
-        try:
-            user_id, hour, figures = checked_figures(value)
-            record_settings = checked_settings(value["settings"])
-            if key != "%s|%s" % (user_id, value["hour"]):
-                raise ValueError("bad_key")
-        except ValueError as error:
-            count_reject(rejected, str(error))
-            continue
-        except (KeyError, AttributeError, TypeError):
-            count_reject(rejected, "bad_record")
-            continue
+    for user_id, hour, figures, record_settings in checked_records(records, rejected, _checked_record):
         if allowed is not None and hour not in allowed:
             count_reject(rejected, "hour_outside_batch")
         elif settings is not None and record_settings != settings:

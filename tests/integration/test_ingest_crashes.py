@@ -17,7 +17,7 @@ from tcp_proxy import Proxy
 from test_ingest_support import (
     REPO, assert_exactly_once, fault_schedule, files_committed, generate_command, generated_lines, ingest_command,
     local_files_committed, log_size, log_text, produce, read_hdfs_area, read_local_area, resumed, run, start, stop,
-    tail, topic, wait_for,  # noqa: F401 (topic is a fixture)
+    tail, wait_for,
 )
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ import pytest
 from clickstream.generator import GeneratorSpec
 from test_ingest_support import (
     CLICKSTREAM, assert_exactly_once, generate_command, generated_lines, ingest_command, produce, read_hdfs_area,
-    read_local_area, run, topic,  # noqa: F401 (topic is a fixture)
+    read_local_area, run,
 )
 
 pytestmark = pytest.mark.integration

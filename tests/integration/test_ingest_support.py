@@ -44,14 +44,6 @@ def delete_topic(bootstrap, name):
         admin.close()
 
 
-@pytest.fixture
-def topic(kafka_bootstrap):
-    """A fresh 3-partition topic, deleted afterwards."""
-    name = create_topic(kafka_bootstrap)
-    yield name
-    delete_topic(kafka_bootstrap, name)
-
-
 def generated_lines(spec):
     """The exact bytes `clickstream generate` publishes for ``spec``: (valid, malformed) lists."""
     valid, malformed = [], []

@@ -9,7 +9,7 @@ from kafka import KafkaAdminClient
 from clickstream.generator import GeneratorSpec
 from test_ingest_support import (
     assert_exactly_once, generate_command, generated_lines, ingest_command, local_files_committed, read_local_area,
-    run, start, tail, topic, wait_for,  # noqa: F401 (topic is a fixture)
+    run, start, tail, wait_for,
 )
 
 pytestmark = pytest.mark.integration

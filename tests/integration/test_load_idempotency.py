@@ -6,9 +6,7 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 
-import pymongo
 import pytest
 
 from corpus import generated_lines
@@ -21,12 +19,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def db(mongodb_uri):
-    client = pymongo.MongoClient(mongodb_uri, serverSelectionTimeoutMS=10_000)
-    name = "cs_idem_%s" % uuid.uuid4().hex[:10]
-    yield client[name]
-    client.drop_database(name)
-    client.close()
+def db(database):
+    return database
 
 
 def cli(*args, env=None, timeout=600):

@@ -22,12 +22,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def db(mongodb_uri):
-    client = pymongo.MongoClient(mongodb_uri, serverSelectionTimeoutMS=5000)
-    name = "cs_test_%s" % uuid.uuid4().hex[:10]
-    yield client[name]
-    client.drop_database(name)
-    client.close()
+def db(database):
+    return database
 
 
 def job_lines(records):

@@ -143,7 +143,13 @@ def test_two_runs_on_one_partition_one_waits_with_exit_75(mongodb_uri, database,
         time.sleep(0.02)
     assert database.run_locks.count_documents({}) == 1, "the first run never held the lock:\n" + tail(
         str(tmp_path / "holder.log"))
-    second = clickstream_run(args, env)
+    # Paused, the holder is alive and its heartbeat fresh however fast the machine: the second run
+    # must meet the lock, not a holder that has already finished.
+    os.kill(holder.pid, signal.SIGSTOP)
+    try:
+        second = clickstream_run(args, env)
+    finally:
+        os.kill(holder.pid, signal.SIGCONT)
     assert holder.wait(timeout=600) == 0, tail(str(tmp_path / "holder.log"))
     assert second.returncode == EXIT_TEMPFAIL, second.stderr
     assert "is locked by run " in second.stderr and "pid %d" % holder.pid in second.stderr, second.stderr

@@ -162,6 +162,7 @@ def test_hadoop_runner_over_an_hdfs_sink(kafka_bootstrap, webhdfs_url, hadoop_ho
                                          tmp_path):
     """`clickstream run -r hadoop` over an hdfs:// sink on the stack's YARN: one MapReduce
     application per job, their counters reconciled, the hour loaded."""
+    from mr import job_class
     from test_yarn_support import new_applications, yarn_applications
 
     resourcemanager_url = os.environ.get("YARN_RESOURCEMANAGER_URL")
@@ -181,8 +182,11 @@ def test_hadoop_runner_over_an_hdfs_sink(kafka_bootstrap, webhdfs_url, hadoop_ho
                                   "--jobs", "user-actions,hourly-activity"], env, timeout=900)
         assert result.returncode == 0, result.stderr[-3000:]
         apps = new_applications(resourcemanager_url, before)
+        # one YARN application per MapReduce step: user-actions has one, hourly-activity two
+        steps = sum(len(job_class(job)(args=[]).steps()) for job in ("user-actions", "hourly-activity"))
+        assert steps == 3
         assert sorted((app["applicationType"], app["finalStatus"]) for app in apps.values()) == [
-            ("MAPREDUCE", "SUCCEEDED")] * 2, apps  # user-actions and hourly-activity, each on YARN
+            ("MAPREDUCE", "SUCCEEDED")] * steps, apps
         hour_00 = [line for line in valid if hour_of_line(line) == "dt=2024-12-29/hour=00"]
         assert user_totals(database) == expected_totals(hour_00)
         hourly, _ = reference_hourly_activity(hour_00)

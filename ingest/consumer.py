@@ -30,6 +30,14 @@ COMMIT_TIMEOUT_MS = 15_000
 END_OFFSETS_TIMEOUT_MS = 5_000
 
 
+def rejoin_seconds(config):
+    """How long a member goes without any assignment before it takes its join for stuck and joins
+    again with a new consumer: past the session of a dead member it may be waiting for, plus a
+    generous minute. (kafka-python can stay out of the group for good after its member expired,
+    e.g. when heartbeats starved on a loaded machine, or the broker restarted.)"""
+    return 60.0 + config.session_timeout_ms / 1000
+
+
 def give_up_seconds(config):
     """How long an --until-idle run goes on not knowing whether it is caught up (no assignment
     from the group, or no end offsets from the broker) before it fails: generous, because a
@@ -69,7 +77,7 @@ class _Listener(ConsumerRebalanceListener):
 class Ingest:
     """One run of the ingest. ``run()`` returns the exit status (0: everything committed)."""
 
-    def __init__(self, config, consumer, sink, clock=time.monotonic):
+    def __init__(self, config, consumer, sink, clock=time.monotonic, reconnect=None):
         self.config = config
         self.topic = config.topic
         self.consumer = consumer
@@ -91,6 +99,8 @@ class Ingest:
         self.in_callback = False
         self._unchecked = set()  # recovered partitions whose position is not yet checked against the log
         self.assigned = False  # the group has answered with this member's partitions (none is an answer too)
+        self._unassigned_since = now
+        self.reconnect = reconnect  # () -> a new consumer, or None when stopping; None: never rejoin
         self._unsure_since = None  # since when --until-idle cannot tell whether it is caught up
         self.gave_up = False
 
@@ -116,6 +126,7 @@ class Ingest:
         # With the eager assignors (kafka-python's default, and ours) a revoke or a loss comes
         # before every new assignment: until it comes, nothing says this member is caught up.
         self.assigned = False
+        self._unassigned_since = self.clock()
         for partition in partitions:
             writer = self.writers.pop(partition, None)
             self.waiting.pop(partition, None)
@@ -262,10 +273,29 @@ class Ingest:
             self._maintain(now)
             if self.config.until_idle is not None and self._finished(now):
                 break
+            if not self.assigned and self.reconnect and now - self._unassigned_since >= rejoin_seconds(self.config):
+                self._rejoin(now)
         ok = self.flush_all("stopping")
         self._update_watermark()
         self._report(self.clock(), final=True)
         return 0 if ok and not self.waiting and not self.gave_up else 1
+
+    def _rejoin(self, now):
+        """No assignment for rejoin_seconds: close this consumer and join with a new one. Nothing is
+        held (no partition was assigned), so nothing is flushed or lost."""
+        log.warning("no partition assignment from group %r for %ds: joining again with a new consumer",
+                    self.config.group, now - self._unassigned_since)
+        try:
+            self.consumer.close(autocommit=False)
+        except KafkaError as error:
+            log.warning("closing the stuck consumer failed (%s); going on with a new one", error)
+        consumer = self.reconnect()
+        if consumer is None:
+            self.stopping = True
+            return
+        self.consumer = consumer
+        self._unassigned_since = self.clock()
+        self.consumer.subscribe([self.topic], listener=_Listener(self))
 
     def _finished(self, now):
         """--until-idle: True once the group has assigned this member its partitions (none counts),

@@ -81,13 +81,14 @@ def run_ingest(config):
         if consumer is None:
             return 0
         log.info("consuming %s (group %s) into %s", config.topic, config.group, sink.url)
-        ingest = Ingest(config, consumer, sink)
+        ingest = Ingest(config, consumer, sink,
+                        reconnect=lambda: connect_consumer(config, should_stop=lambda: bool(stopping)))
         if stopping:
             ingest.stop()
         try:
             status = ingest.run()
         finally:
-            consumer.close(autocommit=False)
+            ingest.consumer.close(autocommit=False)  # a rejoin may have replaced the first one
         if stopping:
             log.info("stopped by signal %d after committing", stopping[0])
         return status

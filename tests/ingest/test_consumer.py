@@ -48,6 +48,9 @@ class FakeConsumer:
     def subscribe(self, topics, listener):
         self.listener = listener
 
+    def close(self, autocommit=True):
+        self.closed = True
+
     def assign_all(self):
         self.listener.on_partitions_assigned([TopicPartition(TOPIC, p) for p in self.share])
 
@@ -344,3 +347,32 @@ def test_a_state_unknown_past_the_give_up_time_exits_1_saying_why(tmp_path, inge
     assert status == 1
     assert consumer.polls == gave_up_at
     assert any(message in line for line in ingest_log), ingest_log
+
+
+def test_a_member_the_group_never_assigns_joins_again_with_a_new_consumer(tmp_path, ingest_log):
+    # kafka-python can stay out of the group for good (its member expired, heartbeats starved):
+    # past rejoin_seconds without an assignment the ingest closes it and joins with a new one.
+    logs = make_logs()
+    stuck, fresh = FakeConsumer(logs, assign_at=None), FakeConsumer(logs)
+    made = []
+
+    def reconnect():
+        made.append(fresh)
+        return fresh
+
+    ticks = iter(range(10**6))
+    ingest = Ingest(config_for(str(tmp_path), until_idle=4), stuck, LocalSink(str(tmp_path)),
+                    clock=lambda: next(ticks) / 10, reconnect=reconnect)
+    assert ingest.run() == 0
+    assert made == [fresh] and getattr(stuck, "closed", False) and ingest.consumer is fresh
+    assert sink_contents(str(tmp_path)) == expected_contents(logs)
+    assert any("joining again with a new consumer" in message for message in ingest_log)
+
+
+def test_without_a_way_to_reconnect_a_member_never_assigned_gives_up_saying_why(tmp_path, ingest_log):
+    ticks = iter(range(10**7))
+    ingest = Ingest(config_for(str(tmp_path), until_idle=4), FakeConsumer(make_logs(), assign_at=None),
+                    LocalSink(str(tmp_path)), clock=lambda: next(ticks) / 10)
+    assert ingest.run() == 1
+    assert not any("joining again" in message for message in ingest_log)
+    assert any("no partition assignment" in message and "giving up" in message for message in ingest_log)

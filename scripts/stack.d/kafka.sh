@@ -24,7 +24,8 @@ _kafka_java() {
   if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then echo "$JAVA_HOME/bin/java"; else echo java; fi
 }
 
-# _kafka_cluster_id: a random 16-byte id in Kafka's form (URL-safe base64, no padding).
+# _kafka_cluster_id: a random 16-byte id in Kafka's form (URL-safe base64, no padding). It may begin
+# with "-", so it is passed as --cluster-id=ID, never as a separate argument.
 _kafka_cluster_id() {
   head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
 }
@@ -48,7 +49,7 @@ _kafka_format() {
   [[ -f "$home/data/meta.properties" ]] && return 0
   if ! "$(_kafka_java)" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$lib/*" \
       -Dlog4j2.configurationFile="$STACK_DIR/kafka/log4j2-tools.xml" \
-      kafka.tools.StorageTool format -t "$(_kafka_cluster_id)" -c "$home/server.properties" \
+      kafka.tools.StorageTool format --cluster-id="$(_kafka_cluster_id)" -c "$home/server.properties" \
       >>"$(log_file kafka)" 2>&1; then
     echo "stack: formatting Kafka storage in $home/data failed" >&2
     show_log_tail kafka

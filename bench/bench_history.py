@@ -56,7 +56,8 @@ def references():
 
 def stream(days, users, events_per_hour, seed=SEED):
     """The generated lines by hour number: {hour: [line]} (malformed lines none: the bench is about cost)."""
-    spec = GeneratorSpec(events=days * 24 * events_per_hour, users=users, seed=seed, span_hours=days * 24, start=START)
+    spec = GeneratorSpec(events=int(days * 24 * events_per_hour), users=users, seed=seed, span_hours=days * 24,
+                         start=START)
     rng = random.Random(seed)
     keyless, by_hour, latest = {}, {}, None
     for _users, chunk in iter_event_chunks(spec):

@@ -349,6 +349,13 @@ def test_a_state_unknown_past_the_give_up_time_exits_1_saying_why(tmp_path, inge
     assert any(message in line for line in ingest_log), ingest_log
 
 
+def ingest_on_ticks(root, consumer, reconnect=None):
+    """An --until-idle 4 ingest whose clock moves a tenth of a second each time it is read."""
+    ticks = iter(range(10**7))
+    return Ingest(config_for(root, until_idle=4), consumer, LocalSink(root), clock=lambda: next(ticks) / 10,
+                  reconnect=reconnect)
+
+
 def test_a_member_the_group_never_assigns_joins_again_with_a_new_consumer(tmp_path, ingest_log):
     # kafka-python can stay out of the group for good (its member expired, heartbeats starved):
     # past rejoin_seconds without an assignment the ingest closes it and joins with a new one.
@@ -360,9 +367,7 @@ def test_a_member_the_group_never_assigns_joins_again_with_a_new_consumer(tmp_pa
         made.append(fresh)
         return fresh
 
-    ticks = iter(range(10**6))
-    ingest = Ingest(config_for(str(tmp_path), until_idle=4), stuck, LocalSink(str(tmp_path)),
-                    clock=lambda: next(ticks) / 10, reconnect=reconnect)
+    ingest = ingest_on_ticks(str(tmp_path), stuck, reconnect=reconnect)
     assert ingest.run() == 0
     assert made == [fresh] and getattr(stuck, "closed", False) and ingest.consumer is fresh
     assert sink_contents(str(tmp_path)) == expected_contents(logs)
@@ -370,9 +375,7 @@ def test_a_member_the_group_never_assigns_joins_again_with_a_new_consumer(tmp_pa
 
 
 def test_without_a_way_to_reconnect_a_member_never_assigned_gives_up_saying_why(tmp_path, ingest_log):
-    ticks = iter(range(10**7))
-    ingest = Ingest(config_for(str(tmp_path), until_idle=4), FakeConsumer(make_logs(), assign_at=None),
-                    LocalSink(str(tmp_path)), clock=lambda: next(ticks) / 10)
+    ingest = ingest_on_ticks(str(tmp_path), FakeConsumer(make_logs(), assign_at=None))
     assert ingest.run() == 1
     assert not any("joining again" in message for message in ingest_log)
     assert any("no partition assignment" in message and "giving up" in message for message in ingest_log)

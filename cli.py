@@ -205,8 +205,8 @@ def run(hour, date, latest_complete, backfill, jobs, runner, sink, mongo_uri, db
     import pymongo
 
     from clickstream.display import mask_uri
-    from clickstream.run.area import open_area
-    from clickstream.run.runner import EXIT_FAILED, BatchRun, RunSettings, quiet_mrjob
+    from batch.area import open_area
+    from batch.runner import EXIT_FAILED, BatchRun, RunSettings, quiet_mrjob
 
     settings = _settings("run", jobs=jobs, runner=runner, sink=sink, mongo_uri=mongo_uri, db=db,
                          webhdfs_url=webhdfs_url)
@@ -248,7 +248,7 @@ def run(hour, date, latest_complete, backfill, jobs, runner, sink, mongo_uri, db
 def runs(limit, mongo_uri, db, as_json):
     """Recent `clickstream run`s: status, duration, counts and broken invariants."""
     from clickstream.display import render_json_lines
-    from clickstream.run.records import recent_runs, run_rows
+    from batch.records import recent_runs, run_rows
 
     settings = _settings("query", mongo_uri=mongo_uri, db=db)
     documents = _with_db(_mongo_uri(settings), settings["db"], lambda database: recent_runs(database, limit))
@@ -528,55 +528,23 @@ def report(html_path, day, mongo_uri, db, sink):
               help="write the HTML report here (default: clickstream-demo-report.html in --workdir, else the temp dir)")
 def demo(count, users, span_hours, seed, malformed, runner, top, workdir, report):
     """The whole pipeline on this machine with no servers: generate -> raw area -> job -> MongoDB stand-in."""
-    from clickstream.demo import Stopwatch, write_raw_area
+    from batch.demo import run_demo
     from clickstream.generator import GeneratorSpec
-    from dashboard.report import write_report
-    from loaders.mongomock_compat import in_process_client
     from loaders.queries import SHELL, top_users
-    from loaders.load import load_batch
-    from loaders.user_clicks import COLLECTION
-    from mr.mr_user_actions import MRUserActions
 
     spec = GeneratorSpec(events=count, users=users, seed=seed, malformed_fraction=malformed, span_hours=span_hours)
+    echo = functools.partial(click.echo, err=True)
     try:
-        spec.validate()
+        with click.progressbar(length=count, label="  generating", file=sys.stderr) as bar:
+            database, report_path = run_demo(spec, runner, workdir, report, echo, progress=bar.update)
     except ClickstreamError as error:
         _fail(str(error))
-    with tempfile.TemporaryDirectory(prefix="clickstream-demo-") as scratch:
-        root = os.path.abspath(workdir or scratch)
-        raw_root = os.path.join(root, "raw")
-        clock = Stopwatch(lambda text: click.echo(text, err=True))
-        click.echo("clickstream demo: %d events, %d users, seed %d" % (count, users, seed), err=True)
-        with click.progressbar(length=count, label="  generating into %s" % raw_root, file=sys.stderr) as bar:
-            files, writer = write_raw_area(spec, raw_root, progress=bar.update)
-        clock.step("raw area: %d events in %d hour files, %d rejected to _rejected/" % (
-            writer.written, len(files), writer.rejected))
-
-        job = MRUserActions(args=["-r", runner, "--no-conf", "--output-dir", os.path.join(root, "user_actions"),
-                                  *files])
-        with job.make_runner() as job_runner:
-            job_runner.run()
-            records = [pair for pair in job.parse_output(job_runner.cat_output())]
-            counters = job_runner.counters()
-        valid = sum(group.get("clickstream", {}).get("events valid", 0) for group in counters)
-        clock.step("mr_user_actions -r %s: %d events -> %d users" % (runner, valid, len(records)))
-
-        client = in_process_client()
-        rejected = {}
-        stats = load_batch(client.clickstream_db, "user-actions", records, "demo", files, rejected)
-        clock.step("loaded %s.%s (in-process stand-in): %d upserted" % (
-            "clickstream_db", COLLECTION, stats["upserted"]))
-
-        click.echo("\nTop %d users by clicks:\n" % top)
-        click.echo(_render_users(top_users(client.clickstream_db, top)))
-        click.echo("\nThe same in the Mongo shell (mongosh), against a real server:\n  use clickstream_db\n  %s"
-                   % SHELL["top_users"].format(limit=top))
-        click.echo("  %s" % SHELL["users_above"].format(n=10))
-
-        report_path = write_report(client.clickstream_db, report or os.path.join(
-            workdir or tempfile.gettempdir(), "clickstream-demo-report.html"))
-        click.echo("\nThe dashboard's views of this data, as one HTML file (clickstream report --html):\n  %s"
-                   % report_path)
+    click.echo("\nTop %d users by clicks:\n" % top)
+    click.echo(_render_users(top_users(database, top)))
+    click.echo("\nThe same in the Mongo shell (mongosh), against a real server:\n  use clickstream_db\n  %s"
+               % SHELL["top_users"].format(limit=top))
+    click.echo("  %s" % SHELL["users_above"].format(n=10))
+    click.echo("\nThe dashboard's views of this data, as one HTML file (clickstream report --html):\n  %s" % report_path)
 
 
 def _render_users(rows):

@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 
-from clickstream.demo import write_raw_area
+from batch.demo import write_raw_area
 from clickstream.generator import GeneratorSpec
 
 CACHE_ENV = "CLICKSTREAM_BENCH_CACHE"

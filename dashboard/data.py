@@ -5,7 +5,7 @@ The whole-collection orderings (top users, the product funnel) come from dashboa
 """
 from datetime import datetime
 
-from clickstream.run.records import broken, recent_runs
+from batch.records import broken, recent_runs
 from loaders.queries import hourly_series, with_conversion
 
 SESSION_FIELDS = {"_id": 0, "session_id": 1, "user_id": 1, "start_time": 1, "end_time": 1, "pages_visited": 1,

@@ -22,7 +22,7 @@ def make_sources(client, db_name, sink=None, derived_root=None, webhdfs_url=None
     from dashboard.views import Sources
 
     def open_raw_area():
-        from clickstream.run.area import open_area
+        from batch.area import open_area
 
         return open_area(sink, derived_root, webhdfs_url, hdfs_user)
 

@@ -13,7 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from clickstream.errors import ServiceError
 
 # Folders under the root that hold no committed files: skip them when scanning ("derived" is
-# where `clickstream run` keeps job outputs, see clickstream/run/area.py).
+# where `clickstream run` keeps job outputs, see batch/area.py).
 _BOOKKEEPING = ("_ingest", "_watermarks", "_metrics", "derived")
 
 

@@ -25,7 +25,7 @@ def client(serving_db, tmp_path):
         "complete_before_hour": "dt=2024-12-29/hour=02"}))
 
     def open_area():
-        from clickstream.run.area import open_area as open_run_area
+        from batch.area import open_area as open_run_area
 
         return open_run_area(str(tmp_path))
 

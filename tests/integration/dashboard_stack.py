@@ -15,7 +15,7 @@ import orjson
 import pymongo
 import pytest
 
-from clickstream.demo import RawAreaWriter
+from batch.demo import RawAreaWriter
 from ingest.watermark import watermark_document
 
 CLICKSTREAM = os.path.join(os.path.dirname(sys.executable), "clickstream")

@@ -278,7 +278,7 @@ def test_a_load_that_dies_part_way_is_completed_by_loading_it_again(mongo_db, ru
 
 @pytest.mark.inline_runner
 def test_clickstream_run_passes_its_window_setting_to_the_job(tmp_path):
-    from clickstream.run.runner import RunSettings, run_mrjob
+    from batch.runner import RunSettings, run_mrjob
     from loaders.joboutput import output_files, read_job_output
 
     source = tmp_path / "input.jsonl"

@@ -5,8 +5,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from clickstream.run.lock import LOCKS, LockHeld
-from clickstream.run.merge_lock import merge_lock
+from batch.lock import LOCKS, LockHeld
+from batch.merge_lock import merge_lock
 
 
 def test_the_lock_is_held_inside_and_released_after(mongo_db):

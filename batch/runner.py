@@ -13,11 +13,11 @@ from datetime import datetime, timezone
 
 from clickstream.errors import ClickstreamError, ConfigError
 from clickstream.layout import hour_partition
-from clickstream.run import plan
-from clickstream.run.area import part_name
-from clickstream.run.lock import LockHeld, PartitionLock
-from clickstream.run.merge_lock import merge_lock
-from clickstream.run.records import RunRecord, broken, load_invariants, mr_invariants
+from batch import plan
+from batch.area import part_name
+from batch.lock import LockHeld, PartitionLock
+from batch.merge_lock import merge_lock
+from batch.records import RunRecord, broken, load_invariants, mr_invariants
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_TEMPFAIL = 0, 1, 2, 75
 RUNNERS = ("inline", "local", "hadoop")

@@ -3,7 +3,7 @@ import pytest
 
 from clickstream.errors import ConfigError
 from clickstream.layout import parse_hour_option
-from clickstream.run import plan
+from batch import plan
 
 H = parse_hour_option("2024-12-29T05")
 

@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from clickstream.run import lock
-from clickstream.run.lock import LOCKS, LockHeld, PartitionLock, parse_proc_stat, process_status
+from batch import lock
+from batch.lock import LOCKS, LockHeld, PartitionLock, parse_proc_stat, process_status
 
 PARTITION = "dt=2024-12-29/hour=05"
 

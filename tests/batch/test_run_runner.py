@@ -7,10 +7,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from clickstream.layout import MICROS_PER_HOUR, hour_partition, parse_hour_option
-from clickstream.run.area import open_area
-from clickstream.run.lock import LOCKS
-from clickstream.run.records import RUNS
-from clickstream.run.runner import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, BatchRun, RunSettings, run_mrjob
+from batch.area import open_area
+from batch.lock import LOCKS
+from batch.records import RUNS
+from batch.runner import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, BatchRun, RunSettings, run_mrjob
 from corpus import generated_lines
 from faults import FailingDb
 from reference import reference_event, reference_hourly_activity, reference_sessions, reference_user_actions

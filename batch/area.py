@@ -3,7 +3,7 @@ derived area, ``<derived root>/<job>/dt=…/hour=…/``, through the ingest's si
 folder or HDFS over WebHDFS), plus the URIs mrjob's runners take for both.
 
 A derived partition folder holds the live revisions' part files (``g<generation>-part-NNNNN``),
-``_MANIFEST-<generation>.json`` (the latest is the committed state, see clickstream/run/plan.py)
+``_MANIFEST-<generation>.json`` (the latest is the committed state, see batch/plan.py)
 and ``_SUCCESS``. A job writes into ``<job>/_tmp/<token>/`` first; its parts are renamed into the
 partition folder, then the new manifest is renamed into place: that rename is the commit point.
 Anything in the folder the latest manifest does not list is debris of a crashed attempt.
@@ -121,7 +121,7 @@ class RunArea:
     def tidy(self, job, partition, manifest):
         """Delete what the committed manifest does not list: parts of superseded, replaced or
         crashed attempts, and older manifests."""
-        from clickstream.run.plan import live_parts
+        from batch.plan import live_parts
 
         folder = self._folder(job, partition)
         keep = live_parts(manifest) | {manifest_name(manifest["generation"]), SUCCESS}

@@ -6,8 +6,8 @@ import os
 import pytest
 
 from clickstream.layout import hour_partition
-from clickstream.run.area import open_area
-from clickstream.run.runner import EXIT_FAILED, EXIT_OK, BatchRun, RunSettings
+from batch.area import open_area
+from batch.runner import EXIT_FAILED, EXIT_OK, BatchRun, RunSettings
 from corpus import generated_lines
 from loaders.joboutput import JobOutputSource
 from loaders.load import default_batch_id, load_batch

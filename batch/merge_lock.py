@@ -4,7 +4,7 @@ collection, around such a load. Runs of other hours wait for it a while, then de
 import time
 from contextlib import contextmanager
 
-from clickstream.run.lock import LockHeld, PartitionLock
+from batch.lock import LockHeld, PartitionLock
 
 WAIT_SECONDS = 300.0
 POLL_SECONDS = 0.5

@@ -1,6 +1,7 @@
 """`clickstream demo`: generate -> a local raw area -> mr_user_actions -> an in-process MongoDB
-stand-in -> the top users. Orchestration: it calls the stages, and no stage imports it."""
+stand-in -> the top users and the HTML report. Orchestration: it calls the stages, and no stage imports it."""
 import os
+import tempfile
 import time
 
 from clickstream.events import EventRejected, parse_event
@@ -73,3 +74,43 @@ class Stopwatch:
         now = time.perf_counter()
         self.echo("  %-58s %6.1fs" % (text, now - self.started))
         self.started = now
+
+
+def run_demo(spec, runner, workdir, report_path, echo, progress=None):
+    """The whole pipeline on this machine with no servers, in ``workdir`` (a temp folder when None).
+
+    ``echo(text)`` receives one line per step, ``progress(n)`` the generated events. Returns the
+    in-process database (for the caller's tables) and the written report's path.
+    """
+    from dashboard.report import write_report
+    from loaders.load import load_batch
+    from loaders.mongomock_compat import in_process_client
+    from loaders.user_clicks import COLLECTION
+    from mr.base import COUNTER_GROUP, sum_counters
+    from mr.mr_user_actions import MRUserActions
+
+    spec.validate()
+    with tempfile.TemporaryDirectory(prefix="clickstream-demo-") as scratch:
+        root = os.path.abspath(workdir or scratch)
+        raw_root = os.path.join(root, "raw")
+        clock = Stopwatch(echo)
+        echo("clickstream demo: %d events, %d users, seed %d, generating into %s" % (
+            spec.events, spec.users, spec.seed, raw_root))
+        files, writer = write_raw_area(spec, raw_root, progress=progress)
+        clock.step("raw area: %d events in %d hour files, %d rejected to _rejected/" % (
+            writer.written, len(files), writer.rejected))
+
+        job = MRUserActions(args=["-r", runner, "--no-conf", "--output-dir", os.path.join(root, "user_actions"),
+                                  *files])
+        with job.make_runner() as job_runner:
+            job_runner.run()
+            records = list(job.parse_output(job_runner.cat_output()))
+            valid = sum_counters(job_runner.counters()).get(COUNTER_GROUP, {}).get("events valid", 0)
+        clock.step("mr_user_actions -r %s: %d events -> %d users" % (runner, valid, len(records)))
+
+        database = in_process_client().clickstream_db
+        stats = load_batch(database, "user-actions", records, "demo", files, {})
+        clock.step("loaded %s.%s (in-process stand-in): %d upserted" % (database.name, COLLECTION, stats["upserted"]))
+        report_path = write_report(database, report_path or os.path.join(
+            workdir or tempfile.gettempdir(), "clickstream-demo-report.html"))
+    return database, report_path

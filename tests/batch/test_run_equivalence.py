@@ -8,8 +8,8 @@ import random
 import pytest
 
 from clickstream.layout import MICROS_PER_HOUR, hour_partition
-from clickstream.run.area import open_area
-from clickstream.run.runner import EXIT_FAILED, EXIT_OK, BatchRun, RunSettings
+from batch.area import open_area
+from batch.runner import EXIT_FAILED, EXIT_OK, BatchRun, RunSettings
 from equivalence import build_corpus, check, compare, corpus_seed, land, summary_line
 from faults import FailingDb
 from mr import JOBS

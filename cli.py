@@ -45,10 +45,6 @@ def _default(name):
     return "  [default: %s]" % DEFAULT_CONFIG[name]
 
 
-def _not_yet(command):
-    _fail("`clickstream %s` is not implemented yet in this version; nothing was done" % command, code=2)
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="clickstream")
 @click.option("--config", "config_path", default=None, metavar="FILE",

@@ -8,17 +8,19 @@ run takes it over, with a compare-and-delete on the
 old holder's token so two runs cannot both take over. A holder that finds its token gone (it
 stalled past the timeout and was taken over) stops before its next step.
 """
+import logging
 import os
 import socket
 import threading
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from clickstream.errors import ClickstreamError
 
 LOCKS = "run_locks"
+_log = logging.getLogger(__name__)
 
 
 class LockHeld(ClickstreamError):
@@ -165,8 +167,9 @@ class PartitionLock:
                 self.heartbeat()
             except LockLost:
                 return
-            except Exception:  # a server hiccup: the next beat retries; staleness takes minutes
-                continue
+            except PyMongoError as error:  # a server hiccup: the next beat retries; staleness takes minutes
+                _log.warning("run lock %s: heartbeat failed, retrying in %.0f s: %s", self.partition, period,
+                             str(error).splitlines()[0] if str(error) else type(error).__name__)
 
     def __enter__(self):
         self.acquire()

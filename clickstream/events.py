@@ -13,7 +13,6 @@ MAX_USER_ID_CHARS = 256
 ACTION_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NAIVE_EPOCH = datetime(1970, 1, 1)
-ONE_MICROSECOND = timedelta(microseconds=1)
 
 # Every reason an event can be rejected for; counters and dead letters use these codes.
 REJECT_REASONS = (

@@ -116,21 +116,20 @@ class ClickstreamJob(MRJob):
             self.stderr.write((counters_summary(self._last_runner.counters()) + "\n").encode("utf-8"))
             self.stderr.flush()
 
-    def iter_events(self, input_path, input_uri=None):
+    def iter_events(self, input_path, input_uri):
         """Yield every valid Event of one raw file (plain or .gz). Rejected lines are counted
         under the 'clickstream rejected' group by reason, valid ones as 'events valid', all of
         them as 'lines read'. A hidden
         file (name starting with '_' or '.', work in progress in the raw area) is skipped."""
         return self._iter_parsed(parse_event, input_path, input_uri)
 
-    def iter_event_fields(self, input_path, input_uri=None):
+    def iter_event_fields(self, input_path, input_uri):
         """``iter_events`` for hot loops: (user_id, action, ts, fields) tuples, no Event objects."""
         return self._iter_parsed(parse_fields, input_path, input_uri)
 
     def _iter_parsed(self, parse, input_path, input_uri):
-        if input_uri is None and len(self.options.args) == 2 and self.options.args[0] == input_path:
-            input_uri = self.options.args[1]
-        if is_hidden(os.path.basename((input_uri or input_path).rstrip("/"))):
+        # The URI names the file as the raw area knows it; input_path may be a runner's local copy.
+        if is_hidden(os.path.basename(input_uri.rstrip("/"))):
             self.increment_counter(COUNTER_GROUP, "hidden files skipped")
             return
         rejected = {}

@@ -58,7 +58,7 @@ class MRHourlyActivity(ClickstreamJob):
         """Count each (hour, user) pair's actions of one raw file in memory."""
         table = {}
         limit = max(1, self.options.combine_keys)
-        for event in self.iter_events(input_path):
+        for event in self.iter_events(input_path, input_uri):
             pair = (hour_of(event.ts), event.user_id)
             actions = table.get(pair)
             if actions is None:

@@ -61,7 +61,7 @@ class MRProductPopularity(ClickstreamJob):
         table = {}
         limit = max(1, self.options.combine_keys)
         ignored = 0
-        for event in self.iter_events(input_path):
+        for event in self.iter_events(input_path, input_uri):
             product = product_key(event.fields)
             if product is None:
                 if event.fields.get("product_id") is not None:

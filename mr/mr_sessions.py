@@ -52,7 +52,7 @@ class MRSessions(ClickstreamJob):
 
     def mapper_group_events(self, input_path, input_uri):
         """Each event -> key [user_id, session id or null], value [time text, action, page, product]."""
-        for event in self.iter_events(input_path):
+        for event in self.iter_events(input_path, input_uri):
             fields = event.fields
             page = fields.get("page")
             yield ([event.user_id, session_key(fields)],

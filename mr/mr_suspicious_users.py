@@ -127,7 +127,7 @@ class MRSuspiciousUsers(ClickstreamJob):
 
     def mapper_time_events(self, input_path, input_uri):
         """Each event -> key user_id, value [time text, 1 for a view else 0]."""
-        for event in self.iter_events(input_path):
+        for event in self.iter_events(input_path, input_uri):
             yield event.user_id, [sortable_ts(event.ts), 1 if event.action in VIEW_ACTIONS else 0]
 
     def reducer_init_count(self):

@@ -4,6 +4,7 @@ import os
 import pytest
 
 from loaders.mongomock_compat import in_process_client
+from mr.base import sum_counters
 
 
 def run_job_over_lines(job_class, lines, runner="inline", extra_args=(), tmp_path=None, files=1):
@@ -24,12 +25,7 @@ def run_job_over_lines(job_class, lines, runner="inline", extra_args=(), tmp_pat
         for key, value in job.parse_output(job_runner.cat_output()):
             assert key not in output, "key %r output twice" % (key,)
             output[key] = value
-        counters = {}
-        for step_counters in job_runner.counters():
-            for group, names in step_counters.items():
-                for name, count in names.items():
-                    counters.setdefault(group, {})
-                    counters[group][name] = counters[group].get(name, 0) + count
+        counters = sum_counters(job_runner.counters())
     return output, counters
 
 

@@ -4,6 +4,7 @@ import pytest
 from mr.mr_product_popularity import MRProductPopularity
 from corpus import generated_lines, product_id_lines, session_lines
 from reference import reference_id, reference_product_popularity, reference_product_users, reference_record
+from job_checks import check_job_result
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +31,7 @@ def _unusable_product_ids(lines):
 
 
 def _check(output, counters, expected, rejected, lines):
-    assert output == expected
-    assert sum(counters.get("clickstream rejected", {}).values()) == rejected
+    check_job_result(output, counters, expected, rejected)
     assert counters["clickstream"]["product_id unusable"] == _unusable_product_ids(lines)
 
 

@@ -4,6 +4,7 @@ import pytest
 from mr.mr_sessions import MRSessions
 from corpus import generated_lines, session_lines
 from reference import reference_sessions
+from job_checks import check_job_result
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +27,11 @@ def served(output):
 
 
 def _check(output, counters, expected, rejected):
-    assert served(output) == expected
+    check_job_result(served(output), counters, expected, rejected,
+                     valid_events=sum(record["events"] for record in expected.values()))
     for record in output.values():
         assert len(record["timeline"]) == record["events"]
-    assert sum(counters.get("clickstream rejected", {}).values()) == rejected
     assert counters["clickstream"]["sessions output"] == len(expected)
-    assert counters["clickstream"]["events valid"] == sum(record["events"] for record in expected.values())
 
 
 @pytest.mark.inline_runner

@@ -18,7 +18,7 @@ class MRKilledUserActions(MRUserActions):
         super().configure_args()
         self.add_passthru_arg("--pause-dir", help="folder where the attempt to kill announces its pid")
 
-    def iter_event_fields(self, input_path, input_uri=None):
+    def iter_event_fields(self, input_path, input_uri):
         attempt = jobconf_from_env("mapreduce.task.attempt.id", "")
         pause = bool(self.options.pause_dir) and attempt.endswith("_m_000000_0")
         for number, fields in enumerate(super().iter_event_fields(input_path, input_uri)):

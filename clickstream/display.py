@@ -6,12 +6,29 @@ from datetime import datetime
 
 import orjson
 
-_CREDENTIALS = re.compile(r"(?<=://)([^/@]*)@")
+# A URI up to whitespace: scheme, then its authority and the rest.
+_URI = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<rest>\S*)")
+# Query options that carry secrets (pymongo's tlsCertificateKeyFilePassword, AWS session tokens
+# inside authMechanismProperties, and the like).
+_SECRET_OPTION = re.compile(r"(?i)(?P<name>[^?&=]*(?:password|token|secret|authmechanismproperties)[^?&=]*)=[^&]*")
+
+
+def _mask_one(match):
+    rest = match.group("rest")
+    before_query, question, query = rest.partition("?")
+    # The user info ends at the last '@' (as pymongo's parser reads it), so a password holding
+    # a raw '@' or '/' is hidden whole.
+    if "@" in before_query:
+        before_query = "***@" + before_query.rpartition("@")[2]
+    if question:
+        query = _SECRET_OPTION.sub(lambda option: option.group("name") + "=***", query)
+    return match.group("scheme") + before_query + question + query
 
 
 def mask_uri(uri):
-    """Hide the user:password part of a connection URI before it is printed or logged."""
-    return _CREDENTIALS.sub("***@", uri or "")
+    """Hide the credentials of connection URIs (user info and secret query options) in a text
+    before it is printed or logged."""
+    return _URI.sub(_mask_one, uri or "")
 
 
 def _cell(value):

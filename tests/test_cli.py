@@ -1,10 +1,12 @@
 """The click app: its commands, honest refusals, generate and the demo."""
+import io
 import json
 
 import pytest
 from click.testing import CliRunner
 
 from cli import main
+from loaders.mongomock_compat import in_process_client
 from reference import reference_user_actions
 
 
@@ -52,7 +54,28 @@ def test_generate_bad_option_is_one_line(cli):
     assert result.output.count("\n") == 1 and "--malformed" in result.output
 
 
-def test_mr_then_load_then_query(cli, tmp_path, monkeypatch):
+@pytest.fixture
+def one_mongomock_server(monkeypatch):
+    """Every pymongo.MongoClient the commands open is one shared in-process server."""
+    import pymongo
+
+    server = in_process_client()
+
+    class SharedClient:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return server
+
+        def __exit__(self, *exc_info):
+            return False
+
+    monkeypatch.setattr(pymongo, "MongoClient", SharedClient)
+    return server
+
+
+def test_mr_then_load_then_query(cli, tmp_path, one_mongomock_server):
     events = tmp_path / "events.jsonl"
     cli.invoke(main, ["generate", "-n", "3000", "--users", "50", "--malformed", "0.02", "-o", str(events)])
     result = cli.invoke(main, ["mr", "user-actions", "-r", "inline", "--no-conf", str(events)])
@@ -64,14 +87,42 @@ def test_mr_then_load_then_query(cli, tmp_path, monkeypatch):
     expected, _rejected = reference_user_actions(events.read_bytes().splitlines())
     assert output == expected
 
+    job_output = tmp_path / "user_actions"
+    job_output.mkdir()
+    (job_output / "part-00000").write_text(result.stdout)
+    mongo = ["--mongo-uri", "mongodb://in-process/", "--db", "cli_db"]
+    loaded = cli.invoke(main, ["load", "user-actions", str(job_output), *mongo])
+    assert loaded.exit_code == 0, loaded.output
+    assert "%d upserted" % len(expected) in loaded.output
 
-def test_demo_prints_the_top_users_table(cli):
+    queried = cli.invoke(main, ["query", "top-users", "--limit", "5", "--json", *mongo])
+    assert queried.exit_code == 0, queried.output
+    rows = [json.loads(line) for line in queried.stdout.splitlines()]
+    top = sorted(expected.items(), key=lambda item: (-item[1]["click_count"], item[0]))[:5]
+    assert [(row["user_id"], row["click_count"]) for row in rows] == [
+        (user, record["click_count"]) for user, record in top]
+    assert all(row["last_action"] == expected[row["user_id"]]["last_action"] for row in rows)
+
+    again = cli.invoke(main, ["load", "user-actions", str(job_output), *mongo])
+    assert again.exit_code == 0 and "already loaded" in again.output
+    assert one_mongomock_server.cli_db.user_clicks.count_documents({}) == len(expected)
+
+
+def test_demo_prints_the_top_users_of_the_events_it_generated(cli):
+    from clickstream.generator import GeneratorSpec, write_events
+
     result = cli.invoke(main, ["demo", "-n", "5000", "--users", "100", "-r", "inline", "--top", "5"])
     assert result.exit_code == 0, result.output
     assert "Top 5 users by clicks" in result.output
     table = result.stdout.split("Top 5 users by clicks:")[1].strip().splitlines()
-    counts = [int(line.split()[1]) for line in table[2:7]]
-    assert counts == sorted(counts, reverse=True) and len(counts) == 5
+    shown = [(line.split()[0], int(line.split()[1])) for line in table[2:7]]
+    # the demo's defaults: seed 42, 0.1% malformed, 6 hours
+    generated = io.BytesIO()
+    write_events(GeneratorSpec(events=5000, users=100, seed=42, malformed_fraction=0.001, span_hours=6.0), generated)
+    expected, rejected = reference_user_actions(generated.getvalue().splitlines())
+    assert shown == sorted(((user, record["click_count"]) for user, record in expected.items()),
+                           key=lambda row: (-row[1], row[0]))[:5]
+    assert "%d rejected to _rejected/" % rejected in result.output
     assert "db.user_clicks.find(" in result.output
 
 

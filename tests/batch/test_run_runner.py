@@ -216,7 +216,9 @@ def test_a_lock_of_a_dead_process_on_this_host_is_taken_over_at_once(raw_root, m
                                 "host": socket.gethostname(), "pid": finished.pid, "acquired_at": now,
                                 "heartbeat_at": now})
     code, summary = batch_run(raw_root, mongo_db, jobs=["user-actions"]).execute()
-    assert code == EXIT_OK, summary
+    assert code == EXIT_OK and "1 loads" in summary, summary
+    assert user_totals(mongo_db) == expected_totals(in_hour(corpus, HOUR))
+    assert mongo_db[LOCKS].count_documents({}) == 0  # taken over, then released
 
 
 def test_force_redoes_every_step_and_counts_nothing_twice(raw_root, mongo_db, corpus):

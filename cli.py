@@ -1,12 +1,10 @@
-"""The `clickstream` command: argument parsing and wiring only; the work lives in the stages."""
+"""The `clickstream` command: argument parsing and wiring only; the work lives in the stages and in batch/."""
 import functools
-import os
 import sys
-import tempfile
 
 import click
 
-from clickstream.config import DEFAULT_CONFIG
+from clickstream.config_schema import SETTINGS, STACK_ENV
 from clickstream.errors import ClickstreamError, ConfigError
 from mr.catalog import mr_command_help
 
@@ -42,7 +40,25 @@ def _mongo_uri(settings):
 
 def _default(name):
     """A schema default as click's help shows it, for options whose click default is None."""
-    return "  [default: %s]" % DEFAULT_CONFIG[name]
+    return "  [default: %s]" % SETTINGS[name].default
+
+
+def _schema_options(*names):
+    """Flags for config-schema settings ('db', 'ingest.rotate_events'): the schema's type, choices,
+    doc, env variables and default in the help. The click default stays None, so a flag counts
+    only when given and the env, the config file and the schema's default apply otherwise."""
+    def decorate(command):
+        for name in reversed(names):
+            setting = SETTINGS[name]
+            env = ["CLICKSTREAM_" + setting.key.upper()] + list(STACK_ENV.get(setting.key, ()))
+            text = "%s (or env %s)" % (setting.doc, " / ".join(env))
+            if setting.default not in (None, [], ""):
+                text += _default(name)
+            kind = click.Choice(setting.choices) if setting.choices and setting.kind is str else (
+                str if setting.kind is list else setting.kind)
+            command = click.option(setting.flag, setting.key, type=kind, default=None, help=text)(command)
+        return command
+    return decorate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,77 +98,42 @@ def config_example():
 
 @main.command()
 @click.option("--count", "-n", default=100_000, show_default=True, help="events to generate")
-@click.option("--users", type=int, default=None,
-              help="distinct users (heavy-tailed activity)" + _default("generate.users"))
-@click.option("--products", type=int, default=None, help="distinct products (default: users/10)")
-@click.option("--start", default=None, help="first event time (ISO-8601 with zone)" + _default("generate.start"))
-@click.option("--span-hours", type=float, default=None,
-              help="hours the events spread over" + _default("generate.span_hours"))
-@click.option("--seed", type=int, default=None, help="random seed: same seed, same bytes" + _default("generate.seed"))
-@click.option("--malformed", type=float, default=None,
-              help="fraction of malformed lines" + _default("generate.malformed"))
-@click.option("--offset-fraction", type=float, default=None,
-              help="fraction of timestamps with a non-UTC offset" + _default("generate.offset_fraction"))
+@_schema_options("generate.users", "generate.products", "generate.start", "generate.span_hours", "generate.seed",
+                 "generate.malformed", "generate.offset_fraction")
 @click.option("--output", "-o", default="-", show_default=True, help="file to write, or - for stdout")
-@click.option("--topic", default=None, help="publish to this Kafka topic instead, keyed by user_id")
-@click.option("--bootstrap-servers", default=None,
-              help="Kafka brokers: publish to --topic (or env CLICKSTREAM_BOOTSTRAP_SERVERS / KAFKA_BOOTSTRAP_SERVERS)")
-@click.option("--rate", default=None, type=float, help="publish at most this many events per second")
-def generate(count, users, products, start, span_hours, seed, malformed, offset_fraction, output, topic,
-             bootstrap_servers, rate):
+@_schema_options("topic", "bootstrap_servers", "generate.rate")
+def generate(count, output, **options):
     """Write a deterministic synthetic clickstream, one JSON event per line (or publish it to Kafka)."""
-    from clickstream.generator import GeneratorSpec, write_events
+    from clickstream.generator import GeneratorSpec, write_events, write_events_file
 
-    settings = _settings("generate", users=users, products=products, start=start, span_hours=span_hours, seed=seed,
-                         malformed=malformed, offset_fraction=offset_fraction, topic=topic,
-                         bootstrap_servers=bootstrap_servers, rate=rate)
+    settings = _settings("generate", **options)
     spec = GeneratorSpec(events=count, users=settings["users"], products=settings["products"],
                          start=settings["start"], span_hours=settings["span_hours"], seed=settings["seed"],
                          malformed_fraction=settings["malformed"], offset_fraction=settings["offset_fraction"])
-    if topic is not None or rate is not None or bootstrap_servers is not None:
-        # Only flags mean "publish": a topic or brokers from the env or the config file are defaults for it
-        from ingest.producer import publish_generated
-
-        try:
-            sent = publish_generated(spec, settings["topic"], settings["bootstrap_servers"], settings["rate"])
-        except ConfigError as error:
-            _fail(str(error), code=2)
-        except ClickstreamError as error:
-            _fail(str(error))
-        click.echo("published %d events to %s" % (sent, settings["topic"]), err=True)
-        return
     try:
-        spec.validate()
-        if output == "-":
+        # Only flags mean "publish": a topic or brokers from the env or the config file are defaults for it
+        if any(options[key] is not None for key in ("topic", "bootstrap_servers", "rate")):
+            from ingest.producer import publish_generated
+
+            sent = publish_generated(spec, settings["topic"], settings["bootstrap_servers"], settings["rate"])
+            click.echo("published %d events to %s" % (sent, settings["topic"]), err=True)
+        elif output == "-":
+            spec.validate()
             write_events(spec, sys.stdout.buffer)
         else:
-            temp_path = os.path.join(os.path.dirname(os.path.abspath(output)), "." + os.path.basename(output) + ".tmp")
-            with open(temp_path, "wb") as stream:
-                write_events(spec, stream)
-            os.replace(temp_path, output)
-    except ClickstreamError as error:
+            spec.validate()
+            write_events_file(spec, output)
+    except ConfigError as error:
+        _fail(str(error), code=2 if options["topic"] or options["bootstrap_servers"] else 1)
+    except (ClickstreamError, OSError) as error:
         _fail(str(error))
 
 
 @main.command()
-@click.option("--bootstrap-servers", help="Kafka brokers, host:port[,host:port] (or env KAFKA_BOOTSTRAP_SERVERS)")
-@click.option("--topic", help="the topic to ingest")
-@click.option("--group", help="consumer group id")
-@click.option("--sink", help="hdfs:///path, file:///path or a local path: the raw area's root")
-@click.option("--webhdfs-url", help="for hdfs:// sinks: http://namenode:port (or env WEBHDFS_URL)")
-@click.option("--until-idle", type=float,
-              help="exit 0 once caught up: assigned by the group, at the end of every assigned partition and no "
-                   "event for this many seconds (a member given no partition too); exit 1 if no assignment or "
-                   "end offsets come for minutes")
-@click.option("--rotate-events", type=int, help="close a partition's files after this many events [1000000]")
-@click.option("--rotate-bytes", type=int, help="... after this many bytes [134217728]")
-@click.option("--rotate-seconds", type=float, help="... after this many seconds, wall clock [600]")
-@click.option("--buffer-bytes", type=int, help="memory for buffered records before spilling to temp files [32 MiB]")
-@click.option("--compression", type=click.Choice(["none", "gzip"]), help="gzip writes .jsonl.gz [none]")
-@click.option("--allowed-lateness-seconds", type=float, help="watermark lateness allowance [3600]")
-@click.option("--progress-seconds", type=float, help="progress line and metrics period [10]")
-@click.option("--metrics-file", help="write Prometheus text-format counters here (local path)")
-@click.option("--group-instance-id", help="static group membership: a restart keeps the partitions")
+@_schema_options("bootstrap_servers", "topic", "ingest.group", "sink", "webhdfs_url", "ingest.until_idle",
+                 "ingest.rotate_events", "ingest.rotate_bytes", "ingest.rotate_seconds", "ingest.buffer_bytes",
+                 "ingest.compression", "ingest.allowed_lateness_seconds", "ingest.progress_seconds",
+                 "ingest.metrics_file", "ingest.group_instance_id")
 @click.option("--config", "config_file", metavar="FILE",
               help="config file instead of the global --config: TOML (clickstream config example) or flat JSON")
 @click.option("--status", is_flag=True, help="show the topic's watermark and committed positions, then exit")
@@ -238,16 +219,15 @@ def run(hour, date, latest_complete, backfill, jobs, runner, sink, mongo_uri, db
 
 @main.command()
 @click.option("--limit", default=20, show_default=True, help="newest runs to show")
-@click.option("--mongo-uri", help="MongoDB URI (or env CLICKSTREAM_MONGO_URI / MONGODB_URI)")
-@click.option("--db", help="database name [clickstream_db]")
+@_schema_options("mongo_uri", "db")
 @click.option("--json", "as_json", is_flag=True, help="the run records as JSON lines, with every step")
 def runs(limit, mongo_uri, db, as_json):
     """Recent `clickstream run`s: status, duration, counts and broken invariants."""
-    from clickstream.display import render_json_lines
     from batch.records import recent_runs, run_rows
+    from clickstream.display import render_json_lines
 
     settings = _settings("query", mongo_uri=mongo_uri, db=db)
-    documents = _with_db(_mongo_uri(settings), settings["db"], lambda database: recent_runs(database, limit))
+    documents = _with_db(settings, lambda database: recent_runs(database, limit))
     if as_json:
         click.echo(render_json_lines(documents))
         return
@@ -340,80 +320,80 @@ def query():
 def _emit(rows, columns, as_json, as_csv):
     from clickstream.display import render_csv, render_json_lines, render_table
 
-    if as_json:
-        text = render_json_lines(rows)
-    elif as_csv:
-        text = render_csv(rows, columns)
-    else:
-        text = render_table(rows, columns)
+    text = render_json_lines(rows) if as_json else render_csv(rows, columns) if as_csv else render_table(rows, columns)
     if text:
         click.echo(text)
 
 
-def _query_options(command):
-    @functools.wraps(command)
-    def with_settings(mongo_uri, db, **options):
-        settings = _settings("query", mongo_uri=mongo_uri, db=db)
-        return command(mongo_uri=_mongo_uri(settings), db=settings["db"], **options)
-
-    with_settings = click.option("--csv", "as_csv", is_flag=True, help="CSV output")(with_settings)
-    with_settings = click.option("--json", "as_json", is_flag=True, help="JSON lines output")(with_settings)
-    with_settings = click.option("--db", default=None, help="database name" + _default("db"))(with_settings)
-    with_settings = click.option(
-        "--mongo-uri", default=None,
-        help="MongoDB URI (or env CLICKSTREAM_MONGO_URI / MONGODB_URI, or mongo_uri in the config file)")(with_settings)
-    return with_settings
-
-
-USER_COLUMNS = ["user_id", "click_count", "last_action", "first_seen", "last_seen"]
-
-
-def _with_db(mongo_uri, db, ask):
+def _with_db(settings, ask):
+    """``ask(database)`` against the settings' MongoDB; a server error exits 1 in one line."""
     import pymongo
     from pymongo.errors import PyMongoError
 
     from clickstream.display import mask_uri
 
+    mongo_uri = _mongo_uri(settings)
+    # the server wait is the load section's setting: a query waits for a server as a load does
+    timeout_ms = _settings("load")["server_selection_timeout_ms"]
     try:
-        with pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=10_000) as client:
-            return ask(client[db])
+        with pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=timeout_ms) as client:
+            return ask(client[settings["db"]])
     except PyMongoError as error:
         _fail("query against %s failed: %s" % (mask_uri(mongo_uri), str(error).splitlines()[0]))
 
 
-@query.command()
-@click.option("--min-clicks", default=10, show_default=True, help="users with more than this many clicks")
-@click.option("--limit", default=0, help="at most this many users (0: all)")
-@_query_options
-def users(min_clicks, limit, mongo_uri, db, as_json, as_csv):
+def _query_command(name, columns, *options):
+    """A `clickstream query NAME` whose function returns rows: ``ask(database, **options) -> rows``."""
+    def decorate(ask):
+        @functools.wraps(ask)
+        def command(mongo_uri, db, as_json, as_csv, **values):
+            settings = _settings("query", mongo_uri=mongo_uri, db=db)
+            _emit(_with_db(settings, lambda database: ask(database, **values)), columns, as_json, as_csv)
+
+        command = click.option("--csv", "as_csv", is_flag=True, help="CSV output")(command)
+        command = click.option("--json", "as_json", is_flag=True, help="JSON lines output")(command)
+        command = _schema_options("mongo_uri", "db")(command)
+        for option in reversed(options):
+            command = option(command)
+        return query.command(name=name)(command)
+    return decorate
+
+
+USER_COLUMNS = ["user_id", "click_count", "last_action", "first_seen", "last_seen"]
+
+
+@_query_command("users", USER_COLUMNS,
+                click.option("--min-clicks", default=10, show_default=True, help="users with more than this many clicks"),
+                click.option("--limit", default=0, help="at most this many users (0: all)"))
+def users(database, min_clicks, limit):
     """Users above N clicks: the seed's find({"click_count": {"$gt": N}})."""
     from loaders.queries import users_above
 
-    _emit(_with_db(mongo_uri, db, lambda database: users_above(database, min_clicks, limit)),
-          USER_COLUMNS, as_json, as_csv)
+    return users_above(database, min_clicks, limit)
 
 
-@query.command(name="top-users")
-@click.option("--limit", default=10, show_default=True)
-@_query_options
-def top_users_command(limit, mongo_uri, db, as_json, as_csv):
+@_query_command("top-users", USER_COLUMNS, click.option("--limit", default=10, show_default=True))
+def top_users_command(database, limit):
     """The N users with the most clicks."""
     from loaders.queries import top_users
 
-    _emit(_with_db(mongo_uri, db, lambda database: top_users(database, limit)), USER_COLUMNS, as_json, as_csv)
+    return top_users(database, limit)
 
 
 @query.command()
 @click.argument("user_id")
 @click.option("--sessions", default=10, show_default=True, help="newest sessions to show")
-@_query_options
+@_schema_options("mongo_uri", "db")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines output")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV output")
 def user(user_id, sessions, mongo_uri, db, as_json, as_csv):
     """One user's profile and newest sessions."""
     from loaders.queries import user_profile
 
-    profile, recent = _with_db(mongo_uri, db, lambda database: user_profile(database, user_id, sessions))
+    settings = _settings("query", mongo_uri=mongo_uri, db=db)
+    profile, recent = _with_db(settings, lambda database: user_profile(database, user_id, sessions))
     if profile is None:
-        _fail("query user: no user %r in %s.user_clicks" % (user_id, db))
+        _fail("query user: no user %r in %s.user_clicks" % (user_id, settings["db"]))
     _emit([profile], USER_COLUMNS + ["actions"], as_json, as_csv)
     if recent:
         if not (as_json or as_csv):
@@ -421,80 +401,67 @@ def user(user_id, sessions, mongo_uri, db, as_json, as_csv):
         _emit(recent, ["session_id", "start_time", "end_time", "events", "abandoned_checkout"], as_json, as_csv)
 
 
-@query.command()
-@click.option("--date", "day", required=True, help="the UTC day, YYYY-MM-DD")
-@_query_options
-def hourly(day, mongo_uri, db, as_json, as_csv):
-    """The hourly series of one day: events, users, product visits, cart adds, purchases."""
+def _utc_day(context, parameter, value):
     from clickstream.layout import parse_date_option
-    from loaders.queries import hourly_series
 
     try:
-        parse_date_option(day)
+        parse_date_option(value)
     except ClickstreamError as error:
         _fail(str(error), code=2)
-    _emit(_with_db(mongo_uri, db, lambda database: hourly_series(database, day)),
-          ["hour", "events", "distinct_users", "product_page_visits", "cart_adds", "purchases"], as_json, as_csv)
+    return value
 
 
-@query.command(name="top-products")
-@click.option("--limit", default=10, show_default=True)
-@_query_options
-def top_products_command(limit, mongo_uri, db, as_json, as_csv):
+@_query_command("hourly", ["hour", "events", "distinct_users", "product_page_visits", "cart_adds", "purchases"],
+                click.option("--date", "day", required=True, callback=_utc_day, help="the UTC day, YYYY-MM-DD"))
+def hourly(database, day):
+    """The hourly series of one day: events, users, product visits, cart adds, purchases."""
+    from loaders.queries import hourly_series
+
+    return hourly_series(database, day)
+
+
+@_query_command("top-products", ["product_id", "views", "cart_adds", "purchases", "distinct_users", "view_to_cart",
+                                 "cart_to_purchase"], click.option("--limit", default=10, show_default=True))
+def top_products_command(database, limit):
     """Products by purchases, then views, with conversion ratios."""
     from loaders.queries import top_products
 
-    _emit(_with_db(mongo_uri, db, lambda database: top_products(database, limit)),
-          ["product_id", "views", "cart_adds", "purchases", "distinct_users", "view_to_cart", "cart_to_purchase"],
-          as_json, as_csv)
+    return top_products(database, limit)
 
 
-@query.command(name="suspicious")
-@click.option("--limit", default=20, show_default=True)
-@_query_options
-def suspicious_command(limit, mongo_uri, db, as_json, as_csv):
+@_query_command("suspicious", ["user_id", "rule_names", "events", "window_hours"],
+                click.option("--limit", default=20, show_default=True))
+def suspicious_command(database, limit):
     """Users flagged by the suspicious-users rules, with the rules that fired."""
     from loaders.queries import suspicious
 
-    _emit(_with_db(mongo_uri, db, lambda database: suspicious(database, limit)),
-          ["user_id", "rule_names", "events", "window_hours"], as_json, as_csv)
-
-
-def _dashboard_settings(mongo_uri, db, sink):
-    settings = _settings("query", mongo_uri=mongo_uri, db=db, sink=sink)
-    return settings, _mongo_uri(settings)
+    return suspicious(database, limit)
 
 
 @main.command()
-@click.option("--mongo-uri", default=None,
-              help="MongoDB URI (or env CLICKSTREAM_MONGO_URI / MONGODB_URI, or mongo_uri in the config file)")
-@click.option("--db", default=None, help="database name" + _default("db"))
-@click.option("--sink", default=None, help="the raw area's root, for the ingest watermarks on the Runs page")
+@_schema_options("mongo_uri", "db", "sink")
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
 @click.option("--port", default=8050, show_default=True, type=click.IntRange(1, 65535))
 def dashboard(mongo_uri, db, sink, host, port):
     """A read-only web dashboard and JSON API over the serving collections (API docs at /docs)."""
     from dashboard.server import serve
 
-    settings, mongo_uri = _dashboard_settings(mongo_uri, db, sink)
-    serve(mongo_uri, settings["db"], host, port, sink=settings["sink"], webhdfs_url=settings["webhdfs_url"],
+    settings = _settings("query", mongo_uri=mongo_uri, db=db, sink=sink)
+    serve(_mongo_uri(settings), settings["db"], host, port, sink=settings["sink"], webhdfs_url=settings["webhdfs_url"],
           hdfs_user=settings["hdfs_user"], echo=lambda text: click.echo(text, err=True))
 
 
 @main.command()
 @click.option("--html", "html_path", required=True, metavar="FILE", help="the HTML file to write")
 @click.option("--date", "day", default=None, help="the Traffic section's UTC day, YYYY-MM-DD (default: the newest)")
-@click.option("--mongo-uri", default=None,
-              help="MongoDB URI (or env CLICKSTREAM_MONGO_URI / MONGODB_URI, or mongo_uri in the config file)")
-@click.option("--db", default=None, help="database name" + _default("db"))
-@click.option("--sink", default=None, help="the raw area's root, for the ingest watermarks")
+@_schema_options("mongo_uri", "db", "sink")
 def report(html_path, day, mongo_uri, db, sink):
     """Write the dashboard's views as one self-contained HTML file (for a cron job to mail)."""
     from dashboard.params import BadParameter, parse_day
     from dashboard.report import write_report
     from dashboard.server import make_sources
 
-    settings, mongo_uri = _dashboard_settings(mongo_uri, db, sink)
+    settings = _settings("query", mongo_uri=mongo_uri, db=db, sink=sink)
     try:
         day = parse_day(day, "--date")
     except BadParameter as error:
@@ -506,7 +473,7 @@ def report(html_path, day, mongo_uri, db, sink):
         return write_report(database, html_path, day, sources.open_area, settings["sink"])
 
     try:
-        click.echo(_with_db(mongo_uri, settings["db"], write))
+        click.echo(_with_db(settings, write))
     except OSError as error:
         _fail("report: cannot write %s: %s" % (html_path, error))
 

@@ -1,6 +1,7 @@
 """Deterministic synthetic clickstream: heavy-tailed users, sessions, product views, cart adds,
 purchases and searches, with an optional fraction of malformed lines. Pure: yields text chunks."""
 import itertools
+import os
 import random
 from bisect import bisect
 from dataclasses import dataclass
@@ -197,4 +198,19 @@ def write_events(spec, stream):
     for _users, lines in iter_event_chunks(spec):
         stream.write(encode_lines(lines))
         written += len(lines)
+    return written
+
+
+def write_events_file(spec, path):
+    """``write_events`` into ``path`` atomically: a hidden temp file beside it, then a rename, so a
+    reader never sees half a file. Returns the number of lines written."""
+    folder, name = os.path.split(os.path.abspath(path))
+    temp_path = os.path.join(folder, ".%s.tmp" % name)
+    try:
+        with open(temp_path, "wb") as stream:
+            written = write_events(spec, stream)
+        os.replace(temp_path, path)
+    finally:
+        if os.path.exists(temp_path):
+            os.remove(temp_path)
     return written

@@ -6,8 +6,11 @@ Why it is fast (the per-event cost is the whole game; mrjob's per-line machinery
 - A raw-file mapper (``mapper_raw``) parses each file with the shared parser's tuple form
   (``parse_fields``: no Event object; timestamps cached by text) and combines whole per-user
   records in memory, so a map task writes one line per user per file, not one per event.
-- The table spills at ``--combine-users`` users (default 100,000), so a map task's memory is
-  bounded whatever the input; a spill only adds lines for the reducers to merge.
+- The table spills when the map task's resident memory reaches ``--combine-memory-mb`` (default
+  256 MiB, see ``mr/combining.py``), so a task's memory is bounded whatever the number of users; a
+  spill only adds lines for the reducers to merge. In the table a user is one flat list
+  ``[first_ts, last_ts, last_action, count of action 0, count of action 1, ...]`` (the task numbers
+  the actions it meets): about half the memory of a record holding a dict of counts.
 - Records travel as compact orjson lists ``[clicks, first_ts, last_ts, last_action, {action: n}]``
   with integer microseconds, and are formatted once, in the reducer.
 - The local runner runs one map task per file, as many at once as there are cores; files are
@@ -20,12 +23,12 @@ from mrjob.step import MRStep
 
 from clickstream.events import format_ts
 from mr.base import COUNTER_GROUP, ClickstreamJob
+from mr.combining import add_combine_memory_arg, budget_from_options
 
-# Users held by one map task's in-mapper combiner before it spills them (bounded memory).
-DEFAULT_COMBINE_USERS = 100_000
-
-# A partial per-user record, as lists for speed:
+# A partial per-user record between map and reduce, as lists for speed:
 CLICKS, FIRST_TS, LAST_TS, LAST_ACTION, ACTIONS = range(5)
+# A user in the map task's table: first_ts, last_ts, last_action, then one count per action slot.
+FIRST_SLOT = 3
 
 
 def merge_partial(into, other):
@@ -59,9 +62,10 @@ class MRUserActions(ClickstreamJob):
 
     def configure_args(self):
         super().configure_args()
+        add_combine_memory_arg(self)
         self.add_passthru_arg(
-            "--combine-users", type=int, default=DEFAULT_COMBINE_USERS,
-            help="users a map task combines in memory before spilling them (default %(default)s)")
+            "--combine-users", type=int, default=0,
+            help="also spill the in-memory table at this many users (default: memory decides)")
 
     def steps(self):
         return [MRStep(mapper_raw=self.mapper_combine_file, reducer_init=self.reducer_init_count,
@@ -71,34 +75,41 @@ class MRUserActions(ClickstreamJob):
         """Parse every line of one raw file and combine whole per-user records in memory."""
         table = {}
         get = table.get
-        limit = max(1, self.options.combine_users)
+        slots = {}  # action -> its count's index in a user's list
+        budget = budget_from_options(self.options, self.options.combine_users)
+        limit = budget.limit
         for user_id, action, ts, _fields in self.iter_event_fields(input_path, input_uri):
+            slot = slots.get(action)
+            if slot is None:
+                slot = slots[action] = FIRST_SLOT + len(slots)
             record = get(user_id)
             if record is None:
                 if len(table) >= limit:
-                    yield from self._spill(table)
-                    self.increment_counter(COUNTER_GROUP, "combiner spills")
-                table[user_id] = [0, ts, ts, action, {action: 1}]
-                continue
-            # CLICKS is filled in at spill time, from the counts: one less update per event
-            if ts < record[FIRST_TS]:
-                record[FIRST_TS] = ts
-            elif ts >= record[LAST_TS] and (ts > record[LAST_TS] or action > record[LAST_ACTION]):
-                record[LAST_TS] = ts
-                record[LAST_ACTION] = action
-            counts = record[ACTIONS]
+                    if budget.check(len(table)):
+                        yield from self._spill(table, slots)
+                        self.increment_counter(COUNTER_GROUP, "combiner spills")
+                    limit = budget.limit
+                record = table[user_id] = [ts, ts, action] + [0] * len(slots)
+            elif ts < record[0]:
+                record[0] = ts
+            elif ts >= record[1] and (ts > record[1] or action > record[2]):
+                record[1] = ts
+                record[2] = action
             try:
-                counts[action] += 1
-            except KeyError:
-                counts[action] = 1
-        yield from self._spill(table)
+                record[slot] += 1
+            except IndexError:  # an action the task met after this user's list was made
+                record.extend([0] * (slot + 1 - len(record)))
+                record[slot] = 1
+        yield from self._spill(table, slots)
 
     @staticmethod
-    def _spill(table):
-        """Emit and empty the in-mapper table, completing each record's click count."""
+    def _spill(table, slots):
+        """Emit and empty the in-mapper table as partial records ``[clicks, first, last, last action, {action: n}]``."""
+        named = sorted(slots.items(), key=lambda item: item[1])
         for user_id, record in table.items():
-            record[CLICKS] = sum(record[ACTIONS].values())
-            yield user_id, record
+            width = len(record)
+            counts = {action: record[slot] for action, slot in named if slot < width and record[slot]}
+            yield user_id, [sum(counts.values()), record[0], record[1], record[2], counts]
         table.clear()
 
     def reducer_init_count(self):

@@ -48,6 +48,21 @@ def test_spilling_combiner_gives_the_same_answer(run_job, corpus):
 
 
 @pytest.mark.inline_runner
+def test_a_table_over_its_memory_budget_spills_and_gives_the_same_answer(run_job):
+    # many users, each seen early and late in the file, with an action the first users never had:
+    # the table must spill (1 MiB is less than the interpreter alone) and lists must grow
+    users = ["user-%05d" % number for number in range(3 * 4096)]
+    lines = [b'{"user_id":"%s","action":"page_view","timestamp":"2024-12-29T07:%02d:00Z"}' % (user.encode(), n % 60)
+             for n, user in enumerate(users)]
+    lines += [b'{"user_id":"%s","action":"%s","timestamp":"2024-12-29T08:00:00Z"}' % (
+        user.encode(), b"purchase" if n % 3 else b"search") for n, user in enumerate(reversed(users))]
+    expected, rejected = reference_user_actions(lines)
+    output, counters = run_job(MRUserActions, lines, extra_args=["--combine-memory-mb", "1"])
+    check_job_result(output, counters, expected, rejected, valid_events=len(lines))
+    assert counters["clickstream"]["combiner spills"] >= 3
+
+
+@pytest.mark.inline_runner
 def test_ties_and_offsets(run_job):
     lines = [
         b'{"user_id":"t","action":"zoom","timestamp":"2024-12-29T12:00:00Z"}',

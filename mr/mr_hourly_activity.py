@@ -1,5 +1,6 @@
 """Per UTC hour: product-page visits, cart adds, purchases, exact distinct users and events per action.
-Memory: map tasks spill their (hour, user) table at --combine-keys entries; reducers stream one
+Memory: map tasks spill their (hour, user) table when the task's resident memory reaches
+--combine-memory-mb (mr/combining.py); reducers stream one
 hour at a time (O(actions)); the second step sums one small partial per hour and reducer task.
 """
 from mrjob.step import MRStep
@@ -7,10 +8,9 @@ from mrjob.step import MRStep
 from clickstream.events import format_ts
 from clickstream.layout import MICROS_PER_HOUR, hour_of
 from mr.base import COUNTER_GROUP, ClickstreamJob
+from mr.combining import add_combine_memory_arg, budget_from_options
 from mr.fields import CART_ACTION, PURCHASE_ACTION, VIEW_ACTION
 
-# (hour, user) pairs held by one map task's in-mapper combiner before it spills them.
-DEFAULT_COMBINE_KEYS = 100_000
 
 
 def hour_start(hour):
@@ -43,9 +43,10 @@ class MRHourlyActivity(ClickstreamJob):
 
     def configure_args(self):
         super().configure_args()
+        add_combine_memory_arg(self)
         self.add_passthru_arg(
-            "--combine-keys", type=int, default=DEFAULT_COMBINE_KEYS,
-            help="(hour, user) pairs a map task combines in memory before spilling (default %(default)s)")
+            "--combine-keys", type=int, default=0,
+            help="also spill the in-memory table at this many (hour, user) pairs (default: memory decides)")
 
     def steps(self):
         return [
@@ -57,13 +58,16 @@ class MRHourlyActivity(ClickstreamJob):
     def mapper_combine_file(self, input_path, input_uri):
         """Count each (hour, user) pair's actions of one raw file in memory."""
         table = {}
-        limit = max(1, self.options.combine_keys)
+        budget = budget_from_options(self.options, self.options.combine_keys)
+        limit = budget.limit
         for event in self.iter_events(input_path, input_uri):
             pair = (hour_of(event.ts), event.user_id)
             actions = table.get(pair)
             if actions is None:
                 if len(table) >= limit:
-                    yield from self._spill(table)
+                    if budget.check(len(table)):
+                        yield from self._spill(table)
+                    limit = budget.limit
                 table[pair] = {event.action: 1}
                 continue
             actions[event.action] = actions.get(event.action, 0) + 1

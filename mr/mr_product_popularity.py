@@ -1,15 +1,15 @@
 """Per-product funnel: views, cart adds, purchases, exact distinct users (and who they are, so
 the loader can count distinct users across batches) and conversion rates.
-Memory: map tasks spill their (product, user) table at --combine-keys entries; reducers stream
+Memory: map tasks spill their (product, user) table when the task's resident memory reaches
+--combine-memory-mb (mr/combining.py); reducers stream
 one product at a time (O(its distinct users)); the second step merges one partial per reducer task.
 """
 from mrjob.step import MRStep
 
 from mr.base import COUNTER_GROUP, ClickstreamJob
+from mr.combining import add_combine_memory_arg, budget_from_options
 from mr.fields import CART_ACTION, PURCHASE_ACTION, VIEW_ACTION, product_key
 
-# (product, user) pairs held by one map task's in-mapper combiner before it spills them.
-DEFAULT_COMBINE_KEYS = 100_000
 
 # A partial per-product record, as a list for speed and a compact protocol (USERS: their ids):
 USERS, VIEWS, CART_ADDS, PURCHASES, EVENTS = range(5)
@@ -44,9 +44,10 @@ class MRProductPopularity(ClickstreamJob):
 
     def configure_args(self):
         super().configure_args()
+        add_combine_memory_arg(self)
         self.add_passthru_arg(
-            "--combine-keys", type=int, default=DEFAULT_COMBINE_KEYS,
-            help="(product, user) pairs a map task combines in memory before spilling (default %(default)s)")
+            "--combine-keys", type=int, default=0,
+            help="also spill the in-memory table at this many (product, user) pairs (default: memory decides)")
 
     def steps(self):
         return [
@@ -59,7 +60,8 @@ class MRProductPopularity(ClickstreamJob):
     def mapper_combine_file(self, input_path, input_uri):
         """Count each (product, user) pair's funnel events of one raw file in memory."""
         table = {}
-        limit = max(1, self.options.combine_keys)
+        budget = budget_from_options(self.options, self.options.combine_keys)
+        limit = budget.limit
         ignored = 0
         for event in self.iter_events(input_path, input_uri):
             product = product_key(event.fields)
@@ -71,7 +73,9 @@ class MRProductPopularity(ClickstreamJob):
             counts = table.get(pair)
             if counts is None:
                 if len(table) >= limit:
-                    yield from self._spill(table)
+                    if budget.check(len(table)):
+                        yield from self._spill(table)
+                    limit = budget.limit
                 counts = table[pair] = [0, 0, 0, 0]
             action = event.action
             if action == VIEW_ACTION:

@@ -34,6 +34,11 @@ QUICK_SIZES = (20_000, 100_000)
 EVENTS_PER_USER = 40  # 10M events -> 250k users configured, about 200k distinct
 MEMORY_SPEC = CorpusSpec(10_000_000, 2_500_000, zipf=0.0)  # about a million distinct users
 QUICK_MEMORY_SPEC = CorpusSpec(200_000, 200_000, zipf=0.0)
+MEMORY_BUDGET_MIB = 64  # the memory run's --combine-memory-mb: small enough that a million users spill
+# High-cardinality corpora with users drawn uniformly, where combining is hardest (the issue's figures).
+UNIFORM_SPECS = ((CorpusSpec(1_000_000, 100_000, zipf=0.0), ("local", "inline")),
+                 (CorpusSpec(10_000_000, 200_000, zipf=0.0), ("local",)))
+QUICK_UNIFORM_SPECS = ((CorpusSpec(100_000, 10_000, zipf=0.0), ("local", "inline")),)
 HADOOP_TINY_EVENTS = 1_000
 HADOOP_EVENTS = 1_000_000
 SUMMARY_RE = re.compile(r"^clickstream counters: .*$", re.M)
@@ -108,12 +113,15 @@ def spec_for(events):
     return CorpusSpec(events, max(1, events // EVENTS_PER_USER))
 
 
-def bench_size(events, workdir, sides, report, repeat):
-    """The plain count and ``sides`` over one corpus, interleaved ``repeat`` times, then one
-    memory-polled run of each; every answer is checked against the plain count's."""
-    files = corpus_files(spec_for(events), progress=None)
-    report("%d events: %d files, %.0f MB, sides %s, %d rounds" % (
-        events, len(files), sum(map(os.path.getsize, files)) / 1e6, "/".join(sides), repeat))
+def bench_size(events, workdir, sides, report, repeat, spec=None):
+    """The plain count and ``sides`` over one corpus (``spec``, default the heavy-tailed one of
+    ``events``), interleaved ``repeat`` times, then one memory-polled run of each; every answer
+    is checked against the plain count's."""
+    spec = spec or spec_for(events)
+    files = corpus_files(spec, progress=None)
+    report("%d events (%s users, %s): %d files, %.0f MB, sides %s, %d rounds" % (
+        events, "{:,}".format(spec.users), "uniform" if spec.zipf == 0 else "heavy-tailed", len(files),
+        sum(map(os.path.getsize, files)) / 1e6, "/".join(sides), repeat))
     seconds = {side: [] for side in ("baseline", *sides)}
     counters = {}
     for round_number in range(repeat):
@@ -128,7 +136,8 @@ def bench_size(events, workdir, sides, report, repeat):
         os.remove(baseline_out)
         report("  round %d: %s" % (round_number + 1, "  ".join(
             "%s %.2fs" % (side, values[-1]) for side, values in seconds.items())))
-    row = {"events": events, "files": len(files), "users": users, "repeat": repeat, "sides": {}, "ratios": {}}
+    row = {"events": events, "files": len(files), "users": users, "repeat": repeat, "sides": {}, "ratios": {},
+           "users_drawn": "uniform" if spec.zipf == 0 else "heavy-tailed"}
     baseline_memory, baseline_out = run_side("baseline", files, workdir, poll_memory=True)
     for side, values in seconds.items():
         entry = {"seconds": summary(values),
@@ -155,22 +164,24 @@ def bench_size(events, workdir, sides, report, repeat):
     return row
 
 
-def bench_memory(spec, workdir, report, extra=()):
-    """One run with about a million distinct users, polled: the peak RSS of map and reduce tasks."""
+def bench_memory(spec, workdir, report, budget_mib=MEMORY_BUDGET_MIB):
+    """One run with about a million distinct users under a small memory budget, polled: the peak
+    RSS of map and reduce tasks against the budget."""
     files = corpus_files(spec)
     baseline, baseline_out = run_side("baseline", files, workdir, poll_memory=True)
-    local, local_out = run_side("local", files, workdir, extra=extra, poll_memory=True)
+    local, local_out = run_side("local", files, workdir, extra=["--combine-memory-mb", str(budget_mib)],
+                                poll_memory=True)
     users = check_same("local", local_out, baseline_out, "memory run")
     match = re.search(r"combiner spills (\d+)", local.get("counters") or "")
     spills = int(match.group(1)) if match else 0
     assert spills > 0, "memory run: the in-mapper combiner never spilled (%r)" % local.get("counters")
-    report("memory: %d events, %d distinct users, %d spills: mapper peak %s MiB, reducer peak %s MiB "
-           "(plain count process %s MiB)" % (spec.events, users, spills, local["peak_rss_by_process_mib"].get("mapper"),
-                                             local["peak_rss_by_process_mib"].get("reducer"),
-                                             baseline["peak_rss_mib"]))
+    report("memory: %d events, %d distinct users, budget %d MiB, %d spills: mapper peak %s MiB, reducer peak %s MiB "
+           "(plain count process %s MiB)" % (spec.events, users, budget_mib, spills,
+                                             local["peak_rss_by_process_mib"].get("mapper"),
+                                             local["peak_rss_by_process_mib"].get("reducer"), baseline["peak_rss_mib"]))
     os.remove(baseline_out)
     os.remove(local_out)
-    return {"events": spec.events, "distinct_users": users, "combiner_spills": spills,
+    return {"events": spec.events, "distinct_users": users, "combiner_spills": spills, "budget_mib": budget_mib,
             "baseline": baseline, "local": local}
 
 
@@ -248,11 +259,11 @@ def main(argv=None):
             sides = ("local", "inline", "streaming") if events == inline_size else ("local",)
             repeat = options.repeat or default_repeat(events, options.quick)
             results["sizes"].append(bench_size(events, workdir, sides, report, repeat))
+        results["uniform"] = [
+            bench_size(spec.events, workdir, sides, report, options.repeat or default_repeat(spec.events, options.quick),
+                       spec) for spec, sides in (QUICK_UNIFORM_SPECS if options.quick else UNIFORM_SPECS)]
         if not options.skip_memory:
-            if options.quick:  # a small table, so that even the smoke run spills
-                results["memory"] = bench_memory(QUICK_MEMORY_SPEC, workdir, report, ["--combine-users", "5000"])
-            else:
-                results["memory"] = bench_memory(MEMORY_SPEC, workdir, report)
+            results["memory"] = bench_memory(QUICK_MEMORY_SPEC if options.quick else MEMORY_SPEC, workdir, report)
         if not options.skip_hadoop:
             results["hadoop"] = bench_hadoop(workdir, report, 100_000 if options.quick else HADOOP_EVENTS,
                                              options.hadoop_repeat or (1 if options.quick else 3))
@@ -264,11 +275,15 @@ def main(argv=None):
         "inline_vs_baseline": dict(events=inline_row["events"], target=TARGETS["inline"],
                                    **inline_row["ratios"]["inline"]),
         "streaming_vs_baseline": dict(events=inline_row["events"], target=None, **inline_row["ratios"]["streaming"]),
+        "local_uniform_vs_baseline": dict(events=results["uniform"][-1]["events"], target=TARGETS["local"],
+                                          **results["uniform"][-1]["ratios"]["local"]),
+        "inline_uniform_vs_baseline": dict(events=results["uniform"][0]["events"], target=TARGETS["inline"],
+                                           **results["uniform"][0]["ratios"]["inline"]),
     }
     print()
     print("scaling: s per million events (median) and peak RSS of the process tree:")
     print("  %12s %16s %16s %16s %16s" % ("events", "plain count", "local", "inline", "seed streaming"))
-    for row in results["sizes"]:
+    for row in results["sizes"] + results["uniform"]:
         cells = []
         for side in ("baseline", "local", "inline", "streaming"):
             entry = row["sides"].get(side)

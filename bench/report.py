@@ -90,13 +90,20 @@ def mr_rows(result):
         return [missing_row("`mr_user_actions` vs the plain-Python count", command)]
     rows = []
     ratios = result["ratios"]
-    for runner, target in (("local", targets.MR_LOCAL), ("inline", targets.MR_INLINE)):
-        ratio = ratios["%s_vs_baseline" % runner]
-        size = _size(result, ratio["events"])
+    for name, runner, target in (("local_vs_baseline", "local", targets.MR_LOCAL),
+                                 ("inline_vs_baseline", "inline", targets.MR_INLINE),
+                                 ("local_uniform_vs_baseline", "local", targets.MR_LOCAL),
+                                 ("inline_uniform_vs_baseline", "inline", targets.MR_INLINE)):
+        ratio = ratios.get(name)
+        if ratio is None:  # results written before the uniform corpora were measured
+            continue
+        pool = result.get("uniform", []) if "uniform" in name else result["sizes"]
+        size = next(entry for entry in pool if entry["events"] == ratio["events"])
         sides = size["sides"]
         rows.append(row(
-            "`mr_user_actions -r %s`, %s events in %d files, %s users" % (
-                runner, "{:,}".format(size["events"]), size["files"], "{:,}".format(size["users"])),
+            "`mr_user_actions -r %s`, %s events in %d files, %s users (%s)" % (
+                runner, "{:,}".format(size["events"]), size["files"], "{:,}".format(size["users"]),
+                size.get("users_drawn", "heavy-tailed")),
             "%s s vs %s s plain-Python count: %s" % (
                 spread(sides[runner]["seconds"]), spread(sides["baseline"]["seconds"]), ratio_text(ratio)),
             command, target, ratio["median"]))
@@ -125,8 +132,9 @@ def mr_rows(result):
         peaks = memory["local"]["peak_rss_by_process_mib"]
         rows.append(row("map/reduce task peak memory, %s events, %s distinct users" % (
             _short(memory["events"]), "{:,}".format(memory["distinct_users"])),
-            "mapper %s MiB, reducer %s MiB (%d combiner spills)" % (
-                peaks.get("mapper"), peaks.get("reducer"), memory["combiner_spills"]), command))
+            "mapper %s MiB, reducer %s MiB (%d combiner spills%s)" % (
+                peaks.get("mapper"), peaks.get("reducer"), memory["combiner_spills"],
+                ", `--combine-memory-mb %s`" % memory["budget_mib"] if memory.get("budget_mib") else ""), command))
     return rows
 
 

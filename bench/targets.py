@@ -41,8 +41,8 @@ class Target:
         return "**missed** by %s (%.0f%% %s the target)" % (amount, relative, "over" if self.at_most else "short of")
 
 
-MR_LOCAL = Target(0.8, at_most=True)  # -r local's time over the plain-Python count's
-MR_INLINE = Target(1.0, at_most=True)  # -r inline's time over the plain-Python count's
+MR_LOCAL = Target(0.6, at_most=True)  # -r local's time over the plain-Python count's
+MR_INLINE = Target(0.8, at_most=True)  # -r inline's time over the plain-Python count's
 INGEST = Target(0.8, at_most=False, unit="%")  # the ingest's events/s over the bare consumer loop's
 LOADER = Target(0.9, at_most=False, unit="")  # our loader's records/s over a bare bulk_write's
 GENERATOR = Target(200_000, at_most=False, unit="/s")  # generator events/s to a file

@@ -14,6 +14,13 @@ def side(seconds, events, peak):
             "peak_rss_mib": peak, "peak_rss_by_process_mib": {"launcher": peak}}
 
 
+@pytest.fixture(autouse=True)
+def sample_targets(monkeypatch):
+    """The targets the sample results were written against (the project's own may move on)."""
+    monkeypatch.setattr(targets, "MR_LOCAL", targets.Target(0.8, at_most=True))
+    monkeypatch.setattr(targets, "MR_INLINE", targets.Target(1.0, at_most=True))
+
+
 def sample_results():
     """Small results: -r local misses its target (0.92x > 0.8x), -r inline meets it, the ingest
     to hdfs:// misses (75% < 80%), the loader meets it."""
@@ -133,9 +140,9 @@ def test_the_end_to_end_slot(tmp_path, e2e, expected):
 
 
 @pytest.mark.parametrize("target, value, expected", [
-    (targets.MR_LOCAL, 0.8, "met"),
-    (targets.MR_LOCAL, 1.0, "**missed** by 0.20× (25% over the target)"),
-    (targets.MR_INLINE, 0.99, "met"),
+    (targets.Target(0.8, at_most=True), 0.8, "met"),
+    (targets.Target(0.8, at_most=True), 1.0, "**missed** by 0.20× (25% over the target)"),
+    (targets.Target(1.0, at_most=True), 0.99, "met"),
     (targets.INGEST, 0.8, "met"),
     (targets.INGEST, 0.6, "**missed** by 20 points (25% short of the target)"),
     (targets.LOADER, 0.81, "**missed** by 0.09 (10% short of the target)"),

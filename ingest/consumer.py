@@ -164,16 +164,18 @@ class Ingest:
 
     def _check_positions(self):
         """Compare recovered positions with the log (blocking calls: only from the loop)."""
-        tps = [TopicPartition(self.topic, p) for p in self._unchecked if p in self.writers]
-        self._unchecked.clear()
+        self._unchecked.intersection_update(self.writers)  # a partition no longer held needs no check
+        tps = [TopicPartition(self.topic, p) for p in sorted(self._unchecked)]
         if not tps:
             return
         try:
             beginnings = self.consumer.beginning_offsets(tps, timeout_ms=COMMIT_TIMEOUT_MS)
             ends = self.consumer.end_offsets(tps, timeout_ms=COMMIT_TIMEOUT_MS)
         except KafkaError as error:
-            log.warning("could not read the log's offset range (%s)", error)
+            # Kept unchecked: the next pass asks again.
+            log.warning("could not read the log's offset range (%s); asking again at the next pass", error)
             return
+        self._unchecked.clear()
         for tp in tps:
             writer = self.writers.get(tp.partition)
             if writer is None:

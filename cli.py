@@ -115,7 +115,7 @@ def generate(count, users, products, start, span_hours, seed, malformed, offset_
                          malformed_fraction=settings["malformed"], offset_fraction=settings["offset_fraction"])
     if topic is not None or rate is not None or bootstrap_servers is not None:
         # Only flags mean "publish": a topic or brokers from the env or the config file are defaults for it
-        from ingest.producer import publish_generated
+        from ingest.publish import publish_generated
 
         try:
             sent = publish_generated(spec, settings["topic"], settings["bootstrap_servers"], settings["rate"])
@@ -163,7 +163,7 @@ def generate(count, users, products, start, span_hours, seed, malformed, offset_
 def ingest(status, config_file, **options):
     """Consume a Kafka topic into the raw area (HDFS or a local folder), exactly once."""
     from ingest.config import resolve_config
-    from ingest.run import run_ingest, show_status
+    from ingest.service import run_ingest, show_status
 
     try:
         config = resolve_config(options, for_status=status, config_path=config_file or _config_path())

@@ -1,7 +1,7 @@
 """The consumer loop: Kafka -> partition writers -> sink. Recovers every assigned partition from
 the sink, rotates files, keeps memory bounded, retries the sink with backoff, reports progress.
 
-It receives its KafkaConsumer (auto-commit off) and sink; ingest/run.py builds them.
+It receives its KafkaConsumer (auto-commit off) and sink; ingest/service.py builds them.
 """
 import logging
 import os
@@ -19,7 +19,7 @@ from .progress import Counters, prometheus_text, progress_line
 from .recovery import resume_offset
 from .rotation import RotationLimits, buffers_to_spill, flush_reason
 from .routing import route
-from .status import read_watermark, watermark_path
+from .watermark_store import read_watermark, watermark_path
 from .watermark import watermark_document
 from .writer import PartitionWriter, latest_manifests, recover
 

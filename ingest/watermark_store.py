@@ -1,5 +1,5 @@
-"""`clickstream ingest --status`: the topic's watermark and each partition's committed position,
-read from the sink alone."""
+"""The watermark store: a topic's watermark document at _watermarks/<topic>.json in the sink, and the
+`clickstream ingest --status` lines (the watermark and each partition's committed position) read from it."""
 import time
 
 import orjson

@@ -16,12 +16,12 @@ from kafka.structs import OffsetAndMetadata
 from clickstream.errors import ServiceError
 
 from .progress import Counters, prometheus_text, progress_line
-from .recovery import resume_offset
+from .recovery import latest_manifests, recover, resume_offset
 from .rotation import RotationLimits, buffers_to_spill, flush_reason
 from .routing import route
-from .watermark_store import read_watermark, watermark_path
 from .watermark import watermark_document
-from .writer import PartitionWriter, latest_manifests, recover
+from .watermark_store import read_watermark, watermark_path
+from .writer import PartitionWriter
 
 log = logging.getLogger("clickstream.ingest")
 POLL_MS = 200

@@ -7,8 +7,8 @@ import orjson
 from clickstream.errors import ServiceError
 from clickstream.events import format_ts
 
+from .recovery import latest_manifests
 from .watermark import describe
-from .writer import latest_manifests
 
 
 def watermark_path(topic):

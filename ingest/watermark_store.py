@@ -31,6 +31,12 @@ def read_watermark(sink, topic, attempts=5):
     return None
 
 
+def write_watermark(sink, topic, document):
+    """Replace the stored watermark document, through a hidden temp name (see read_watermark).
+    Raises ServiceError."""
+    sink.replace(watermark_path(topic), orjson.dumps(document, option=orjson.OPT_INDENT_2))
+
+
 def status_lines(sink, topic):
     """Lines describing the topic's ingest state in the sink."""
     lines = ["topic %s in %s" % (topic, sink.url)]

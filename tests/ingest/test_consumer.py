@@ -1,7 +1,6 @@
 """The consumer loop with a scripted stand-in for KafkaConsumer and a real local sink: rotation,
 a sink failure mid-run, a lost partition, a revoke, the stop signal, and when --until-idle may finish."""
 import collections
-import logging
 import os
 
 import orjson
@@ -170,21 +169,6 @@ def run_on_poll_clock(root, consumer, **settings):
     """One poll is one second: idle times and deadlines read as numbers of polls."""
     ingest = Ingest(config_for(root, **settings), consumer, LocalSink(root), clock=lambda: consumer.polls)
     return ingest, ingest.run()
-
-
-@pytest.fixture
-def ingest_log():
-    """The ingest's log messages (its logger stops propagating once the CLI has configured it)."""
-    messages = []
-    handler = logging.Handler(logging.INFO)
-    handler.emit = lambda record: messages.append(record.getMessage())
-    logger = logging.getLogger("clickstream.ingest")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    yield messages
-    logger.removeHandler(handler)
-    logger.setLevel(level)
 
 
 def test_everything_once_with_counts_and_offsets_committed(tmp_path):

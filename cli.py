@@ -113,7 +113,7 @@ def generate(count, output, **options):
     try:
         # Only flags mean "publish": a topic or brokers from the env or the config file are defaults for it
         if any(options[key] is not None for key in ("topic", "bootstrap_servers", "rate")):
-            from ingest.producer import publish_generated
+            from ingest.publish import publish_generated
 
             sent = publish_generated(spec, settings["topic"], settings["bootstrap_servers"], settings["rate"])
             click.echo("published %d events to %s" % (sent, settings["topic"]), err=True)
@@ -140,7 +140,7 @@ def generate(count, output, **options):
 def ingest(status, config_file, **options):
     """Consume a Kafka topic into the raw area (HDFS or a local folder), exactly once."""
     from ingest.config import resolve_config
-    from ingest.run import run_ingest, show_status
+    from ingest.service import run_ingest, show_status
 
     try:
         config = resolve_config(options, for_status=status, config_path=config_file or _config_path())

@@ -69,7 +69,7 @@ class RunArea:
 
     def watermarks(self):
         """{topic: watermark document or None} for every topic the ingest keeps a watermark of."""
-        from ingest.status import read_watermark
+        from ingest.watermark_store import read_watermark
 
         topics = [name[:-len(".json")] for name in self.raw.list(WATERMARKS)
                   if name.endswith(".json") and not is_hidden(name)]

@@ -34,8 +34,8 @@ from bench.stats import ratio_summary, summary
 from clickstream.generator import GeneratorSpec
 from ingest.config import resolve_config
 from ingest.consumer import Ingest
-from ingest.producer import producer_settings, publish
-from ingest.run import configure_logging, consumer_settings
+from ingest.publish import producer_settings, publish
+from ingest.service import configure_logging, consumer_settings
 from ingest.sinks import HdfsSink, LocalSink
 
 PARTITIONS = 3

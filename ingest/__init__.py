@@ -1,6 +1,7 @@
 """Kafka -> raw area (HDFS or a local folder), exactly once, partitioned by event-time hour.
 
-Pure core: config, routing, rotation, recovery (names, manifests), watermark, progress.
+Pure core: config, routing, rotation, watermark, progress, and recovery's names and manifests.
 Adapters, which receive their clients: sinks (file://, hdfs://), writer (the flush protocol),
-consumer (the loop), status, producer. run.py builds the clients for the CLI.
+recovery's recover(), consumer (the loop) with its parts resume, watermark_publisher and reporter,
+watermark_store, publish (generated events to Kafka). service.py builds the clients for the CLI.
 """

@@ -1,13 +1,12 @@
-"""The consumer loop: Kafka -> partition writers -> sink. Recovers every assigned partition from
-the sink, rotates files, keeps memory bounded, retries the sink with backoff, reports progress.
+"""The consumer loop: Kafka -> partition writers -> sink. Takes and gives up partitions as the group
+assigns them, polls, rotates files, keeps memory bounded, flushes and commits, retries the sink with
+backoff, and knows when --until-idle is done. Its parts: resume.py (where a partition resumes),
+watermark_publisher.py (the watermark), reporter.py (the progress line and metrics file).
 
-It receives its KafkaConsumer (auto-commit off) and sink; ingest/run.py builds them.
+It receives its KafkaConsumer (auto-commit off) and sink; ingest/service.py builds them.
 """
 import logging
-import os
 import time
-
-import orjson
 
 from kafka import ConsumerRebalanceListener, TopicPartition
 from kafka.errors import KafkaError
@@ -15,13 +14,12 @@ from kafka.structs import OffsetAndMetadata
 
 from clickstream.errors import ServiceError
 
-from .progress import Counters, prometheus_text, progress_line
-from .recovery import resume_offset
+from .progress import Counters, total_lag
+from .reporter import ProgressReporter
+from .resume import PartitionResumer
 from .rotation import RotationLimits, buffers_to_spill, flush_reason
 from .routing import route
-from .status import read_watermark, watermark_path
-from .watermark import watermark_document
-from .writer import PartitionWriter, latest_manifests, recover
+from .watermark_publisher import WatermarkPublisher
 
 log = logging.getLogger("clickstream.ingest")
 POLL_MS = 200
@@ -91,13 +89,10 @@ class Ingest:
         self.seen = 0
         now = clock()
         self.last_activity = now
-        self._tick_at = now + config.progress_seconds
-        self._tick_seen = 0
-        self._tick_started = now
-        self._rate = 0.0
-        self._watermark_due = False
+        self.resumer = PartitionResumer(config, sink)
+        self.watermark = WatermarkPublisher(sink, config.topic, config.allowed_lateness_seconds)
+        self.reporter = ProgressReporter(config, self.counters, now)
         self.in_callback = False
-        self._unchecked = set()  # recovered partitions whose position is not yet checked against the log
         self.assigned = False  # the group has answered with this member's partitions (none is an answer too)
         self._unassigned_since = now
         self.reconnect = reconnect  # () -> a new consumer, or None when stopping; None: never rejoin
@@ -140,48 +135,20 @@ class Ingest:
                             "owner reads them from offset %d)", partition, writer.events, writer.committed_offset)
 
     def _recover(self, partitions):
-        tps = [TopicPartition(self.topic, p) for p in partitions]
         try:
-            resume = recover(self.sink, self.topic, partitions)
+            writers = self.resumer.resume(self.consumer, partitions)
         except ServiceError as error:
             backoff = max(self._wait(partition) for partition in partitions)
             self.counters.sink_failures += 1
             log.warning("cannot recover partition(s) %s from the sink (%s); paused, retrying in %.1fs",
                         ",".join(map(str, partitions)), error, backoff)
             return False
-        for tp in tps:
-            offset, max_event_ts = resume[tp.partition]
-            self.consumer.seek(tp, offset)
-            self.writers[tp.partition] = PartitionWriter(
-                self.sink, self.topic, tp.partition, offset, max_event_ts, self.config.file_suffix,
-                self.config.compression == "gzip")
-            self.waiting.pop(tp.partition, None)
-            self._unchecked.add(tp.partition)
-            log.info("partition %d: resuming at offset %d, from the sink", tp.partition, offset)
+        for partition, writer in writers.items():
+            self.writers[partition] = writer
+            self.waiting.pop(partition, None)
         self.last_activity = self.clock()
-        self.consumer.resume(*tps)
+        self.consumer.resume(*(TopicPartition(self.topic, p) for p in partitions))
         return True
-
-    def _check_positions(self):
-        """Compare recovered positions with the log (blocking calls: only from the loop)."""
-        tps = [TopicPartition(self.topic, p) for p in self._unchecked if p in self.writers]
-        self._unchecked.clear()
-        if not tps:
-            return
-        try:
-            beginnings = self.consumer.beginning_offsets(tps, timeout_ms=COMMIT_TIMEOUT_MS)
-            ends = self.consumer.end_offsets(tps, timeout_ms=COMMIT_TIMEOUT_MS)
-        except KafkaError as error:
-            log.warning("could not read the log's offset range (%s)", error)
-            return
-        for tp in tps:
-            writer = self.writers.get(tp.partition)
-            if writer is None:
-                continue
-            _offset, problem = resume_offset(writer.committed_offset, beginnings[tp], ends[tp])
-            if problem:
-                # Seeking below the log start resets to the earliest offset (auto_offset_reset).
-                log.warning("partition %d: %s", tp.partition, problem)
 
     # -- flushing ---------------------------------------------------------------------------
     def _discard(self, writer):
@@ -209,7 +176,7 @@ class Ingest:
     def _flush(self, partition, writer, reason):
         if not writer.events:
             return True
-        highwater = self.consumer.highwater(TopicPartition(self.topic, partition))
+        highwater = self._highwater(partition)
         caught_up = highwater is not None and writer.next_offset >= highwater
         events, written, rejected = writer.events, writer.written, writer.rejected
         try:
@@ -224,7 +191,7 @@ class Ingest:
         writer.written = writer.rejected = 0
         self.counters.files_committed += len(files)
         self.counters.flushes += 1
-        self._watermark_due = True
+        self.watermark.flushed()
         log.debug("partition %d: flushed %d records in %d files (%s)", partition, events, len(files), reason)
         self._commit(partition, writer.committed_offset)
         return True
@@ -276,7 +243,7 @@ class Ingest:
             if not self.assigned and self.reconnect and now - self._unassigned_since >= rejoin_seconds(self.config):
                 self._rejoin(now)
         ok = self.flush_all("stopping")
-        self._update_watermark()
+        self._publish_watermark()
         self._report(self.clock(), final=True)
         return 0 if ok and not self.waiting and not self.gave_up else 1
 
@@ -353,84 +320,48 @@ class Ingest:
         self.seen += len(records)
 
     def _maintain(self, now):
-        if self._unchecked:
-            self._check_positions()
+        if self.resumer.unchecked:
+            self.resumer.check_positions(self.consumer, self.writers)
         for partition, writer in list(self.writers.items()):
             reason = flush_reason(writer.events, writer.size, writer.opened_at, len(writer.files), now, self.limits)
             if reason:
                 self._flush(partition, writer, reason)
-        buffered = sum(writer.buffered for writer in self.writers.values())
-        if buffered > self.config.buffer_bytes:
-            sizes = {(p, folder): size for p, writer in self.writers.items()
-                     for folder, size in writer.buffer_sizes().items()}
-            for partition, folder in buffers_to_spill(sizes, self.config.buffer_bytes):
-                if partition in self.writers:
-                    try:
-                        self.writers[partition].spill(folder)
-                    except ServiceError as error:
-                        self._lose(partition, error)
+        self._bound_memory()
         due = [p for p, (at, _backoff) in self.waiting.items() if at <= now]
         for partition in due:
             self._recover([partition])
-        if now >= self._tick_at:
-            self._update_watermark()
+        if self.reporter.due(now):
+            self._publish_watermark()
             self._report(now)
 
-    def _lag(self):
-        total, known = 0, False
-        for partition, writer in self.writers.items():
-            highwater = self.consumer.highwater(TopicPartition(self.topic, partition))
-            if highwater is not None:
-                known = True
-                total += max(0, highwater - writer.next_offset)
-        return total if known else None
+    def _bound_memory(self):
+        """Past --buffer-bytes held in memory, spill the largest buffers to their temp files."""
+        buffered = sum(writer.buffered for writer in self.writers.values())
+        if buffered <= self.config.buffer_bytes:
+            return
+        sizes = {(p, folder): size for p, writer in self.writers.items()
+                 for folder, size in writer.buffer_sizes().items()}
+        for partition, folder in buffers_to_spill(sizes, self.config.buffer_bytes):
+            if partition in self.writers:
+                try:
+                    self.writers[partition].spill(folder)
+                except ServiceError as error:
+                    self._lose(partition, error)
+
+    # -- reporting --------------------------------------------------------------------------
+    def _highwater(self, partition):
+        return self.consumer.highwater(TopicPartition(self.topic, partition))
 
     def _report(self, now, final=False):
-        elapsed = now - self._tick_started
-        if elapsed > 0:
-            self._rate = (self.seen - self._tick_seen) / elapsed
-        self._tick_seen, self._tick_started = self.seen, now
-        self._tick_at = now + self.config.progress_seconds
-        lag = self._lag()
-        line = progress_line(self.topic, self.counters, self._rate, lag, len(self.waiting),
-                             sum(writer.events for writer in self.writers.values()))
-        log.info("%s%s", "finished: " if final else "", line)
-        if self.config.metrics_file:
-            gauges = {"events_per_second": float(self._rate), "lag": -1 if lag is None else lag,
-                      "partitions_assigned": len(self.writers) + len(self.waiting),
-                      "partitions_waiting": len(self.waiting),
-                      "buffered_bytes": sum(w.buffered for w in self.writers.values())}
-            text = prometheus_text({"topic": self.topic, "group": self.config.group}, self.counters, gauges)
-            _write_local_atomically(self.config.metrics_file, text.encode("utf-8"))
+        lag = total_lag((self._highwater(p), writer.next_offset) for p, writer in self.writers.items())
+        self.reporter.report(now, self.seen, lag, self.writers, self.waiting, final)
 
-    def _update_watermark(self):
-        if not self._watermark_due:
+    def _publish_watermark(self):
+        if not self.watermark.due:
             return
-        try:
-            partitions = self.consumer.partitions_for_topic(self.topic) or set()
-            manifests = latest_manifests(self.sink, self.topic)
-            progress = {p: {"max_event_ts": m.get("max_event_ts"), "caught_up": bool(m.get("caught_up")),
-                            "next_offset": int(m["last_offset"]) + 1} for p, m in manifests.items()}
-            for partition, writer in self.writers.items():
-                # An owned partition that never had an event must not hold the watermark back.
-                highwater = self.consumer.highwater(TopicPartition(self.topic, partition))
-                if partition not in progress and not writer.events and highwater == writer.next_offset:
-                    progress[partition] = {"max_event_ts": None, "caught_up": True, "next_offset": highwater}
-            previous = read_watermark(self.sink, self.topic)
-            document = watermark_document(self.topic, progress, partitions,
-                                          int(self.config.allowed_lateness_seconds * 1_000_000), previous)
-            self.sink.replace(watermark_path(self.topic), orjson.dumps(document, option=orjson.OPT_INDENT_2))
-            self._watermark_due = False
-        except ServiceError as error:
+        partitions = self.consumer.partitions_for_topic(self.topic) or set()
+        # An owned partition that never had an event must not hold the watermark back.
+        idle = {p: writer.next_offset for p, writer in self.writers.items()
+                if not writer.events and self._highwater(p) == writer.next_offset}
+        if not self.watermark.publish(partitions, idle):
             self.counters.sink_failures += 1
-            log.warning("watermark not updated, the sink failed: %s", error)
-
-
-def _write_local_atomically(path, content):
-    temp = "%s.%d.tmp" % (path, os.getpid())
-    try:
-        with open(temp, "wb") as stream:
-            stream.write(content)
-        os.replace(temp, path)
-    except OSError as error:
-        log.warning("metrics file %s not written: %s", path, error)

@@ -41,6 +41,13 @@ def progress_line(topic, counters, events_per_second, lag, waiting, buffered=0):
                "; %d partition(s) waiting for the sink" % waiting if waiting else "")
 
 
+def total_lag(positions):
+    """Records in Kafka not yet consumed, over (highwater, next offset) pairs; None while no
+    highwater is known (before the first fetch)."""
+    known = [max(0, highwater - next_offset) for highwater, next_offset in positions if highwater is not None]
+    return sum(known) if known else None
+
+
 def _label_text(labels):
     def escape(value):
         return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')

@@ -1,4 +1,5 @@
-"""Pure recovery logic: committed file names and flush manifests -> the next offset to read.
+"""Recovery: committed file names and flush manifests -> the next offset to read (pure), and
+recover(), which brings a sink it is given to that state (roll forward, temp files deleted).
 
 Paths under the sink root (all relative, '/'-separated):
 
@@ -26,6 +27,7 @@ import re
 
 import orjson
 
+from clickstream.errors import ServiceError
 from clickstream.layout import is_hidden, partition_hour
 
 TEMP_DIR = "_ingest/tmp"
@@ -155,3 +157,71 @@ def resume_offset(sink_next, beginning, end):
     if sink_next > end:
         return sink_next, "the sink holds offsets up to %d but the log ends at %d" % (sink_next - 1, end)
     return sink_next, None
+
+
+def latest_manifests(sink, topic, partitions=None):
+    """{partition: the newest manifest dict} for ``topic`` (only ``partitions`` if given)."""
+    newest = {}
+    for name in sink.list(MANIFEST_DIR):
+        parsed = parse_manifest_name(name)
+        if parsed is None or parsed[0] != topic or (partitions is not None and parsed[1] not in partitions):
+            continue
+        if parsed[1] not in newest or parsed[2] > newest[parsed[1]][0]:
+            newest[parsed[1]] = (parsed[2], name)
+    manifests = {}
+    for partition, (_last, name) in newest.items():
+        manifest = _read_manifest(sink, name)
+        if manifest is not None:
+            manifests[partition] = manifest
+    return manifests
+
+
+def _read_manifest(sink, name):
+    raw = sink.read(posixpath.join(MANIFEST_DIR, name))
+    if raw is None:
+        return None  # replaced by a newer flush since the listing
+    try:
+        return decode_manifest(raw, "%s/%s/%s" % (sink.url, MANIFEST_DIR, name))
+    except ValueError as error:
+        raise ServiceError("sink %s" % error) from None
+
+
+def recover(sink, topic, partitions):
+    """Make the sink consistent for ``partitions`` and say where each resumes.
+
+    Rolls every manifest of these partitions forward, deletes their leftover temp files, then
+    scans the committed names. Returns {partition: (next offset, max event ts or None)}.
+    Raises ServiceError (sink unavailable or damaged).
+    """
+    partitions = set(partitions)
+    manifests = []
+    for name in sink.list(MANIFEST_DIR):
+        if name.startswith("."):
+            hidden = parse_manifest_name(name[1:].rsplit(".", 1)[0])
+            if hidden and hidden[0] == topic and hidden[1] in partitions:
+                sink.delete(posixpath.join(MANIFEST_DIR, name))  # never made visible: not committed
+            continue
+        parsed = parse_manifest_name(name)
+        if parsed is None or parsed[0] != topic or parsed[1] not in partitions:
+            continue
+        manifest = _read_manifest(sink, name)
+        if manifest is None:
+            continue
+        existing = {path for move in manifest["moves"] for path in move if sink.exists(path)}
+        renames, missing = plan_roll_forward(manifest, existing)
+        if missing:
+            raise ServiceError("sink %s: manifest %s lists %s, which exist neither committed nor as temp files" % (
+                sink.url, name, ", ".join(missing)))
+        for temp, final in renames:
+            sink.rename(temp, final)
+        manifests.append(manifest)
+    for partition in partitions:
+        sink.delete(temp_folder(topic, partition))
+    nexts = next_offsets(topic, sink.committed_paths(), manifests)
+    progress = {}
+    for manifest in manifests:
+        partition = int(manifest["partition"])
+        ts = manifest.get("max_event_ts")
+        if ts is not None and (progress.get(partition) is None or ts > progress[partition]):
+            progress[partition] = ts
+    return {partition: (nexts.get(partition, 0), progress.get(partition)) for partition in partitions}

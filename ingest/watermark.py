@@ -28,6 +28,23 @@ def topic_watermark(progress, partitions, allowed_lateness_us):
     return position - allowed_lateness_us
 
 
+def partition_progress(manifests, idle_positions=()):
+    """The progress ``topic_watermark`` takes: {partition: {"max_event_ts", "caught_up", "next_offset"}}.
+
+    ``manifests``: {partition: its newest flush manifest}. ``idle_positions``: {partition: next
+    offset} of owned partitions that hold nothing and have read their log to the end; one with no
+    manifest yet counts as caught up with no event, so a partition that never had an event does not
+    hold the watermark back.
+    """
+    progress = {partition: {"max_event_ts": manifest.get("max_event_ts"), "caught_up": bool(manifest.get("caught_up")),
+                            "next_offset": int(manifest["last_offset"]) + 1}
+                for partition, manifest in manifests.items()}
+    for partition, next_offset in dict(idle_positions).items():
+        if partition not in progress:
+            progress[partition] = {"max_event_ts": None, "caught_up": True, "next_offset": next_offset}
+    return progress
+
+
 def complete_before(watermark_ts):
     """Hours strictly before this hour number are complete."""
     return watermark_ts // MICROS_PER_HOUR

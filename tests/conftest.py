@@ -1,4 +1,5 @@
-"""Shared fixtures: run a job in-process over literal lines; count the integration tier's results."""
+"""Shared fixtures: run a job in-process over literal lines; the ingest's log; count the integration tier's results."""
+import logging
 import os
 
 import pytest
@@ -41,6 +42,21 @@ def run_job(tmp_path):
 def mongo_db():
     """An in-process MongoDB stand-in database (mongomock, adapted in one place)."""
     return in_process_client()["clickstream_test"]
+
+
+@pytest.fixture
+def ingest_log():
+    """The ingest's log messages (its logger stops propagating once the CLI has configured it)."""
+    messages = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logger = logging.getLogger("clickstream.ingest")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield messages
+    logger.removeHandler(handler)
+    logger.setLevel(level)
 
 
 _integration = {"passed": 0, "failed": 0, "skipped": 0}

@@ -1,7 +1,6 @@
 """The consumer loop with a scripted stand-in for KafkaConsumer and a real local sink: rotation,
 a sink failure mid-run, a lost partition, a revoke, the stop signal, and when --until-idle may finish."""
 import collections
-import logging
 import os
 
 import orjson
@@ -170,21 +169,6 @@ def run_on_poll_clock(root, consumer, **settings):
     """One poll is one second: idle times and deadlines read as numbers of polls."""
     ingest = Ingest(config_for(root, **settings), consumer, LocalSink(root), clock=lambda: consumer.polls)
     return ingest, ingest.run()
-
-
-@pytest.fixture
-def ingest_log():
-    """The ingest's log messages (its logger stops propagating once the CLI has configured it)."""
-    messages = []
-    handler = logging.Handler(logging.INFO)
-    handler.emit = lambda record: messages.append(record.getMessage())
-    logger = logging.getLogger("clickstream.ingest")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    yield messages
-    logger.removeHandler(handler)
-    logger.setLevel(level)
 
 
 def test_everything_once_with_counts_and_offsets_committed(tmp_path):
@@ -379,3 +363,22 @@ def test_without_a_way_to_reconnect_a_member_never_assigned_gives_up_saying_why(
     assert ingest.run() == 1
     assert not any("joining again" in message for message in ingest_log)
     assert any("no partition assignment" in message and "giving up" in message for message in ingest_log)
+
+
+def test_a_failed_check_of_the_log_range_is_tried_again_at_the_next_pass(tmp_path, ingest_log):
+    # Retention dropped offsets 0..4 of partition 0 before they reached the sink, and the broker's
+    # first answer on the log's offset range times out: the check must still happen, once.
+    consumer = FakeConsumer(make_logs())
+    failures = [KafkaTimeoutError("Failed to get offsets by timestamps in 15000 ms")]
+
+    def beginning_offsets(tps, timeout_ms=None):
+        if failures:
+            raise failures.pop()
+        return {tp: 5 if tp.partition == 0 else 0 for tp in tps}
+    consumer.beginning_offsets = beginning_offsets
+    _ingest, status = run_until_idle(str(tmp_path), consumer)
+    assert status == 0 and not failures
+    assert any("could not read the log's offset range" in message for message in ingest_log)
+    retention = "partition 0: offsets 0..4 were deleted by retention before they reached the sink"
+    assert ingest_log.count(retention) == 1, ingest_log
+    assert not any(message.startswith("partition 1: offsets") for message in ingest_log)

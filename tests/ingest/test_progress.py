@@ -1,5 +1,7 @@
 """Progress: the stderr line and the Prometheus text carry the same figures."""
-from ingest.progress import Counters, prometheus_text, progress_line
+import pytest
+
+from ingest.progress import Counters, prometheus_text, progress_line, total_lag
 
 
 def parse_exposition(text):
@@ -31,3 +33,15 @@ def test_progress_line_is_one_line_with_the_same_figures():
     assert "\n" not in line
     assert "123 events/s, lag ?, 4 files committed in 2 flushes; consumed 10 = written 7 + rejected 3" in line
     assert "1 partition(s) waiting for the sink" in line
+
+
+@pytest.mark.parametrize("positions, lag", [
+    ([], None),
+    ([(None, 5)], None),  # no highwater before the first fetch: unknown, not 0
+    ([(10, 4)], 6),
+    ([(10, 4), (None, 3), (7, 7)], 6),
+    ([(3, 5)], 0),  # a position past the highwater seen is no negative lag
+    ([(3, 5), (9, 1)], 8),
+])
+def test_total_lag(positions, lag):
+    assert total_lag(positions) == lag

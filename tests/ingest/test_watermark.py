@@ -2,7 +2,7 @@
 import pytest
 
 from clickstream.events import parse_ts
-from ingest.watermark import complete_before, describe, topic_watermark, watermark_document
+from ingest.watermark import complete_before, describe, partition_progress, topic_watermark, watermark_document
 
 HOUR = 3_600_000_000
 
@@ -46,3 +46,25 @@ def test_the_stored_watermark_never_moves_back():
     assert watermark_document("t", earlier, [0], 0, stored)["watermark"] == "2024-12-29T11:00:00Z"
     assert watermark_document("t", {}, [0, 1], 0, stored)["watermark"] == "2024-12-29T11:00:00Z"
     assert describe(watermark_document("t", {}, [0], 0)).startswith("watermark: none yet")
+
+
+def manifest(last, max_event_ts, caught_up=None):
+    found = {"topic": "t", "partition": 0, "first_offset": 0, "last_offset": last, "max_event_ts": max_event_ts,
+             "moves": []}
+    if caught_up is not None:  # older manifests have no caught_up
+        found["caught_up"] = caught_up
+    return found
+
+
+@pytest.mark.parametrize("manifests, idle, expected", [
+    ({}, {}, {}),
+    ({0: manifest(9, 5)}, {}, {0: {"max_event_ts": 5, "caught_up": False, "next_offset": 10}}),
+    ({0: manifest(9, 5, True)}, {}, {0: {"max_event_ts": 5, "caught_up": True, "next_offset": 10}}),
+    ({0: manifest("9", None, 1)}, {}, {0: {"max_event_ts": None, "caught_up": True, "next_offset": 10}}),
+    # an owned partition that never flushed counts as caught up with no event; a manifest wins
+    ({}, {3: 0}, {3: {"max_event_ts": None, "caught_up": True, "next_offset": 0}}),
+    ({0: manifest(9, 5)}, {0: 10, 1: 7}, {0: {"max_event_ts": 5, "caught_up": False, "next_offset": 10},
+                                          1: {"max_event_ts": None, "caught_up": True, "next_offset": 7}}),
+])
+def test_partition_progress(manifests, idle, expected):
+    assert partition_progress(manifests, idle) == expected

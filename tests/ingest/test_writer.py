@@ -7,9 +7,10 @@ import orjson
 import pytest
 
 import ingest.writer
+from ingest.recovery import recover
 from ingest.routing import route
 from ingest.sinks import LocalSink
-from ingest.writer import PartitionWriter, recover
+from ingest.writer import PartitionWriter
 
 TOPIC = "clicks"
 KAFKA_MS = 1_735_466_400_000

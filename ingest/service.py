@@ -1,5 +1,5 @@
-"""Entry points the CLI wires to: build the Kafka clients and the sink from an IngestConfig,
-then run the ingest, show its status, or publish the synthetic clickstream."""
+"""`clickstream ingest`, the long-running service: build the Kafka consumer and the sink from an
+IngestConfig, then run the ingest until idle or a signal (run_ingest), or show its status (show_status)."""
 import logging
 import os
 import signal
@@ -10,7 +10,7 @@ import time
 
 from .consumer import Ingest
 from .sinks import open_sink
-from .status import status_lines
+from .watermark_store import status_lines
 
 log = logging.getLogger("clickstream.ingest")
 

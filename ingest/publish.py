@@ -1,4 +1,4 @@
-"""`clickstream generate --topic`: publish the synthetic clickstream to Kafka, keyed by user id."""
+"""Publishing generated events to Kafka (`clickstream generate --topic`), keyed by user id."""
 import time
 
 from clickstream.errors import ConfigError, ServiceError

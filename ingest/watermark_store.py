@@ -1,5 +1,5 @@
-"""`clickstream ingest --status`: the topic's watermark and each partition's committed position,
-read from the sink alone."""
+"""The watermark store: a topic's watermark document at _watermarks/<topic>.json in the sink, and the
+`clickstream ingest --status` lines (the watermark and each partition's committed position) read from it."""
 import time
 
 import orjson
@@ -7,8 +7,8 @@ import orjson
 from clickstream.errors import ServiceError
 from clickstream.events import format_ts
 
+from .recovery import latest_manifests
 from .watermark import describe
-from .writer import latest_manifests
 
 
 def watermark_path(topic):
@@ -29,6 +29,12 @@ def read_watermark(sink, topic, attempts=5):
             return None
         time.sleep(0.2 * (attempt + 1))
     return None
+
+
+def write_watermark(sink, topic, document):
+    """Replace the stored watermark document, through a hidden temp name (see read_watermark).
+    Raises ServiceError."""
+    sink.replace(watermark_path(topic), orjson.dumps(document, option=orjson.OPT_INDENT_2))
 
 
 def status_lines(sink, topic):

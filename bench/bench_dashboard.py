@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 import pymongo
 
-from bench.machine import stamp
+from bench.machine import stamp, write_result
 from bench.stats import summary
 from dashboard.summaries import top_users_summary
 from loaders.user_clicks import ensure_indexes
@@ -211,10 +211,7 @@ def main(argv=None):
               "the summary's full read: %.0f ms (in the background, at most every max(30 s, 10x the read))"
               % (result["direct_top_users_query_ms"]["median"], summary_ms))
         if options.json:
-            os.makedirs(os.path.dirname(os.path.abspath(options.json)), exist_ok=True)
-            with open(options.json, "w") as stream:
-                json.dump(result, stream, indent=2)
-                stream.write("\n")
+            write_result(options.json, result)
     finally:
         if server is not None:
             server.terminate()

@@ -32,7 +32,7 @@ import pymongo
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 
-from bench.machine import stamp
+from bench.machine import stamp, write_result
 from clickstream.config_schema import DEFAULT_CONFIG
 from clickstream.generator import GeneratorSpec, encode_lines, iter_event_chunks
 
@@ -243,9 +243,7 @@ def main(argv=None):
         print("  one job launch on YARN: %.1f s median of %d (%s)" % (
             statistics.median(launches), len(launches), ", ".join("%.1f" % value for value in launches)))
     if args.json and not args.quick:
-        with open(args.json, "w") as stream:
-            json.dump(result, stream, indent=2)
-            stream.write("\n")
+        write_result(args.json, result)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ interleaved rounds, with its spread (min-max). Asserts no time; checks that both
     .venv/bin/python -m bench.bench_events [--quick] [--json bench/results/events.json]
 """
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -14,7 +13,7 @@ import time
 import orjson
 
 from bench import targets
-from bench.machine import stamp
+from bench.machine import stamp, write_result
 from bench.stats import ratio_summary, summary
 from clickstream.events import EventRejected, parse_event
 from clickstream.generator import GeneratorSpec, encode_lines, iter_event_chunks, write_events
@@ -96,10 +95,7 @@ def main(argv=None):
         rate["median"], rate["min"], rate["max"], GENERATOR_TARGET,
         "" if rate["median"] >= GENERATOR_TARGET else ", MISSED"))
     if options.json:
-        os.makedirs(os.path.dirname(os.path.abspath(options.json)), exist_ok=True)
-        with open(options.json, "w") as stream:
-            json.dump(result, stream, indent=2)
-            stream.write("\n")
+        write_result(options.json, result)
     return 0
 
 

@@ -33,7 +33,7 @@ from datetime import datetime
 import pymongo
 
 from bench import targets
-from bench.machine import stamp
+from bench.machine import stamp, write_result
 from bench.stats import ratio_summary, summary
 from clickstream.generator import GeneratorSpec, encode_lines, iter_event_chunks
 from clickstream.layout import hour_partition
@@ -198,9 +198,7 @@ def main(argv=None):
         targets.HISTORY.bound, targets.HISTORY.verdict(result["ratio"]["median"]), result["load_average"]["before"],
         result["load_average"]["after"], os.cpu_count()))
     if args.json and not args.quick:
-        with open(args.json, "w") as out:
-            json.dump(result, out, indent=2)
-            out.write("\n")
+        write_result(args.json, result)
     return 0
 
 

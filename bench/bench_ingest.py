@@ -13,7 +13,6 @@ import argparse
 import base64
 import getpass
 import glob
-import json
 import os
 import shutil
 import subprocess
@@ -29,7 +28,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 
 from bench import targets
-from bench.machine import stamp
+from bench.machine import stamp, write_result
 from bench.stats import ratio_summary, summary
 from clickstream.generator import GeneratorSpec
 from ingest.config import resolve_config
@@ -224,10 +223,7 @@ def main(argv=None):
         print("  peak RSS of `clickstream ingest` over the %d-event backlog: %.0f MiB (buffer_bytes %d MiB)" % (
             sent, peak / 2**20, config.buffer_bytes // 2**20))
         if args.json:
-            os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-            with open(args.json, "w") as stream:
-                json.dump(result, stream, indent=2)
-                stream.write("\n")
+            write_result(args.json, result)
     finally:
         admin.delete_topics([topic])
         admin.close()

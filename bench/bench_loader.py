@@ -13,7 +13,6 @@ second about F. `--server-pid` (the stack's server, `cat $CLICKSTREAM_STACK_SCRA
 adds its CPU seconds per side, a figure a loaded machine disturbs less than wall time.
 """
 import argparse
-import json
 import os
 import random
 import sys
@@ -24,7 +23,7 @@ from datetime import datetime, timezone
 import pymongo
 
 from bench import targets
-from bench.machine import stamp
+from bench.machine import stamp, write_result
 from bench.stats import ratio_summary, summary
 from loaders.load import load_batch
 from loaders.user_clicks import COLLECTION, ensure_indexes, user_operations, validate_record
@@ -191,10 +190,7 @@ def main(argv=None):
                                "time_over_empty": ratio_summary(timings["ours_prefilled"], timings["ours"])}
     report(result)
     if options.json:
-        os.makedirs(os.path.dirname(os.path.abspath(options.json)), exist_ok=True)
-        with open(options.json, "w") as stream:
-            json.dump(result, stream, indent=2)
-            stream.write("\n")
+        write_result(options.json, result)
     return 0
 
 

@@ -24,7 +24,7 @@ import uuid
 
 from bench import targets
 from bench.corpora import CorpusSpec, corpus_files
-from bench.machine import stamp
+from bench.machine import stamp, write_result
 from bench.process import mib, run_measured
 from bench.stats import ratio_summary, summary
 
@@ -296,10 +296,7 @@ def main(argv=None):
             "" if ratio["target"] is None else "  target <= %.1fx%s" % (
                 ratio["target"], "" if ratio["median"] <= ratio["target"] else ", MISSED")))
     if options.json:
-        os.makedirs(os.path.dirname(os.path.abspath(options.json)), exist_ok=True)
-        with open(options.json, "w") as stream:
-            json.dump(results, stream, indent=2)
-            stream.write("\n")
+        write_result(options.json, results)
     return 0
 
 

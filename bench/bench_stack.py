@@ -16,10 +16,10 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-from bench.machine import stamp
+from bench.machine import stamp, write_result
+from bench.process import PeakPoller
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STACK = os.path.join(ROOT, "scripts", "stack")
@@ -59,30 +59,16 @@ def service_memory(scratch):
     return usage
 
 
-class PeakStackMemory:
-    """Polls service_memory until stopped; keeps each service's peak and the peak of the sum."""
+class PeakStackMemory(PeakPoller):
+    """The peak of each service's memory and of their sum, polled from the pid files."""
 
-    def __init__(self, scratch, period=0.5):
-        self.scratch, self.period = scratch, period
-        self.peaks, self.total_peak = {}, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
+    def __init__(self, scratch):
+        super().__init__(period=0.5)
+        self.scratch = scratch
 
-    def _poll(self):
-        while not self._stop.is_set():
-            usage = service_memory(self.scratch)
-            for service, value in usage.items():
-                self.peaks[service] = max(self.peaks.get(service, 0), value)
-            self.total_peak = max(self.total_peak, sum(usage.values()))
-            self._stop.wait(self.period)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self._stop.set()
-        self._thread.join()
+    def sample(self):
+        usage = service_memory(self.scratch)
+        return usage, sum(usage.values())
 
 
 def stack_env(scratch):
@@ -146,7 +132,6 @@ def main(argv=None):
     try:
         first_up = timed_up(env)
         env = stack_env(scratch)
-        time.sleep(0)  # the services answer once `up` returns: measure at once, then after a settle
         at_rest = service_memory(scratch)
         with tempfile.TemporaryDirectory(prefix="bench-stack-job-") as workdir, PeakStackMemory(scratch) as peak:
             job_seconds, users, generated = run_job(env, events, workdir)
@@ -168,9 +153,7 @@ def main(argv=None):
         events, job_seconds, result["memory_during_job_total_peak_mib"], ", ".join(
             "%s %d" % item for item in result["memory_during_job_peak_mib"].items())))
     if args.json and not args.quick:
-        with open(args.json, "w") as stream:
-            json.dump(result, stream, indent=2)
-            stream.write("\n")
+        write_result(args.json, result)
 
 
 if __name__ == "__main__":

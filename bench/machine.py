@@ -36,3 +36,13 @@ def describe():
 def stamp():
     """The ``date`` (UTC) and ``machine`` entries every benchmark's JSON starts with."""
     return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "machine": describe()}
+
+
+def write_result(path, result):
+    """Write a benchmark's result as indented JSON to ``path`` (its folder made when missing)."""
+    import json
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as stream:
+        json.dump(result, stream, indent=2)
+        stream.write("\n")

@@ -8,19 +8,50 @@ import time
 POLL_SECONDS = 0.1
 
 
-class PeakMemory:
+class PeakPoller:
+    """Polls ``sample() -> ({kind: bytes}, total bytes)`` every ``period`` seconds on a thread until
+    the ``with`` block ends; keeps each kind's peak and the peak of the total."""
+
+    def __init__(self, period=POLL_SECONDS):
+        self.period = period
+        self.peaks = {}
+        self.total_peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def sample(self):
+        raise NotImplementedError
+
+    def _poll(self):
+        while not self._stop.is_set():
+            measured = self.sample()
+            if measured is None:
+                return
+            by_kind, total = measured
+            for kind, value in by_kind.items():
+                self.peaks[kind] = max(self.peaks.get(kind, 0), value)
+            self.total_peak = max(self.total_peak, total)
+            self._stop.wait(self.period)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        self._thread.join()
+
+
+class PeakMemory(PeakPoller):
     """Polls a process and its descendants with psutil; keeps the peak RSS per kind of process
     (mapper, reducer, sort, launcher/other) and the peak of their sum."""
 
     def __init__(self, pid):
         import psutil
 
+        super().__init__()
         self._psutil = psutil
         self.root = psutil.Process(pid)
-        self.peaks = {}
-        self.total_peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
 
     @staticmethod
     def kind(cmdline, is_root):
@@ -35,31 +66,21 @@ class PeakMemory:
             return "hadoop jvm"
         return "launcher" if is_root else "other"
 
-    def _poll(self):
-        while not self._stop.is_set():
-            total = 0
+    def sample(self):
+        try:
+            processes = [self.root] + self.root.children(recursive=True)
+        except self._psutil.Error:
+            return None  # the process is gone: nothing more to poll
+        by_kind, total = {}, 0
+        for process in processes:
             try:
-                processes = [self.root] + self.root.children(recursive=True)
+                rss = process.memory_info().rss
+                kind = self.kind(process.cmdline(), process.pid == self.root.pid)
             except self._psutil.Error:
-                return
-            for process in processes:
-                try:
-                    rss = process.memory_info().rss
-                    kind = self.kind(process.cmdline(), process.pid == self.root.pid)
-                except self._psutil.Error:
-                    continue
-                total += rss
-                self.peaks[kind] = max(self.peaks.get(kind, 0), rss)
-            self.total_peak = max(self.total_peak, total)
-            self._stop.wait(POLL_SECONDS)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self._stop.set()
-        self._thread.join()
+                continue
+            total += rss
+            by_kind[kind] = max(by_kind.get(kind, 0), rss)
+        return by_kind, total
 
 
 def run_measured(command, stdout_path, cwd=None, env=None, poll_memory=False):

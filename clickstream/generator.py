@@ -5,7 +5,7 @@ import os
 import random
 from bisect import bisect
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import orjson
 

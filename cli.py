@@ -277,8 +277,7 @@ def mr_command(job, job_args):
 
 
 @main.command()
-@click.argument("job", type=click.Choice(["user-actions", "hourly-activity", "product-popularity", "sessions",
-                                          "suspicious-users"]))
+@click.argument("job", type=click.Choice(_job_names()))
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--mongo-uri", default=None,
               help="MongoDB URI (or env CLICKSTREAM_MONGO_URI / MONGODB_URI, or mongo_uri in the config file); "

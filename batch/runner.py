@@ -8,7 +8,7 @@ import logging
 import os
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 
 from clickstream.errors import ClickstreamError, ConfigError
@@ -22,6 +22,7 @@ from batch.records import RunRecord, broken, load_invariants, mr_invariants
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_TEMPFAIL = 0, 1, 2, 75
 RUNNERS = ("inline", "local", "hadoop")
+_COMMAND_FIELDS = ("hour", "date", "backfill", "latest_complete", "force", "ignore_watermark", "command")
 
 
 class StepFailed(ClickstreamError):
@@ -30,29 +31,41 @@ class StepFailed(ClickstreamError):
 
 @dataclass
 class RunSettings:
-    """What one invocation does; built by cli.py from flags, env, the config file and defaults."""
+    """What one invocation does. The settings' values come from the config schema's resolution
+    (flag, env, config file, default: clickstream/config_schema.py holds every default), the
+    rest from `clickstream run`'s own flags; build it with ``from_settings``."""
     sink: str
     mongo_uri: str
     jobs: list
-    db: str = "clickstream_db"
-    runner: str = "local"
+    db: str
+    runner: str
+    derived_root: str
+    webhdfs_url: str
+    hdfs_user: str
+    mrjob_conf: str
+    chunk_size: int
+    lock_stale_seconds: float
+    max_backfill_hours: int
+    session_gap_minutes: float
+    max_session_hours: float
+    suspicious_window_hours: int
+    # the command's own flags, which no config sets
     hour: str = None
     date: str = None
     backfill: tuple = None
     latest_complete: bool = False
     force: bool = False
     ignore_watermark: bool = False
-    derived_root: str = None
-    webhdfs_url: str = None
-    hdfs_user: str = None
-    mrjob_conf: str = None
-    chunk_size: int = 1000
-    lock_stale_seconds: float = 1800.0
-    max_backfill_hours: int = 744
-    session_gap_minutes: float = 30.0
-    max_session_hours: float = 24.0
-    suspicious_window_hours: int = 24
     command: list = field(default_factory=list)
+
+    @classmethod
+    def from_settings(cls, settings, **command_values):
+        """``settings``: the effective settings of `clickstream run` (clickstream.config.effective's
+        mapping, every schema key of this class present); ``command_values``: the command's own
+        flags (hour, date, backfill, latest_complete, force, ignore_watermark, command)."""
+        from_schema = {item.name: settings[item.name] for item in fields(cls) if item.name not in _COMMAND_FIELDS}
+        from_schema["jobs"] = list(from_schema["jobs"])
+        return cls(**from_schema, **command_values)
 
     def validate(self):
         if not self.sink:

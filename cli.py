@@ -187,17 +187,11 @@ def run(hour, date, latest_complete, backfill, jobs, runner, sink, mongo_uri, db
 
     settings = _settings("run", jobs=jobs, runner=runner, sink=sink, mongo_uri=mongo_uri, db=db,
                          webhdfs_url=webhdfs_url)
+    _mongo_uri(settings)  # exits 2 without one
     try:
-        run_settings = RunSettings(
-            sink=settings["sink"], mongo_uri=_mongo_uri(settings), jobs=list(settings["jobs"]), db=settings["db"],
-            runner=settings["runner"], hour=hour, date=date, backfill=backfill or None,
-            latest_complete=latest_complete, force=force, ignore_watermark=ignore_watermark,
-            derived_root=settings["derived_root"], webhdfs_url=settings["webhdfs_url"],
-            hdfs_user=settings["hdfs_user"], mrjob_conf=settings["mrjob_conf"], chunk_size=settings["chunk_size"],
-            lock_stale_seconds=settings["lock_stale_seconds"], max_backfill_hours=settings["max_backfill_hours"],
-            session_gap_minutes=settings["session_gap_minutes"], max_session_hours=settings["max_session_hours"],
-            suspicious_window_hours=settings["suspicious_window_hours"],
-            command=["clickstream", "run"] + sys.argv[2:]).validate()
+        run_settings = RunSettings.from_settings(
+            settings, hour=hour, date=date, backfill=backfill or None, latest_complete=latest_complete, force=force,
+            ignore_watermark=ignore_watermark, command=["clickstream", "run"] + sys.argv[2:]).validate()
         area = open_area(run_settings.sink, run_settings.derived_root, run_settings.webhdfs_url,
                          run_settings.hdfs_user)
     except ConfigError as error:
@@ -253,8 +247,7 @@ def mr_command(job, job_args):
 
 
 @main.command()
-@click.argument("job", type=click.Choice(["user-actions", "hourly-activity", "product-popularity", "sessions",
-                                          "suspicious-users"]))
+@click.argument("job", type=click.Choice(_job_names()))
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--mongo-uri", default=None,
               help="MongoDB URI (or env CLICKSTREAM_MONGO_URI / MONGODB_URI, or mongo_uri in the config file); "

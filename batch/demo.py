@@ -85,7 +85,7 @@ def run_demo(spec, runner, workdir, report_path, echo, progress=None):
     from dashboard.report import write_report
     from loaders.load import load_batch
     from loaders.mongomock_compat import in_process_client
-    from loaders.user_clicks import COLLECTION
+    from loaders.user_clicks import UserClicks
     from mr.base import COUNTER_GROUP, sum_counters
     from mr.mr_user_actions import MRUserActions
 
@@ -110,7 +110,7 @@ def run_demo(spec, runner, workdir, report_path, echo, progress=None):
 
         database = in_process_client().clickstream_db
         stats = load_batch(database, "user-actions", records, "demo", files, {})
-        clock.step("loaded %s.%s (in-process stand-in): %d upserted" % (database.name, COLLECTION, stats["upserted"]))
+        clock.step("loaded %s.%s (in-process stand-in): %d upserted" % (database.name, UserClicks.COLLECTION, stats["upserted"]))
         report_path = write_report(database, report_path or os.path.join(
             workdir or tempfile.gettempdir(), "clickstream-demo-report.html"))
     return database, report_path

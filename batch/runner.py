@@ -8,10 +8,11 @@ import logging
 import os
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 
 from clickstream.errors import ClickstreamError, ConfigError
+from clickstream.jobs import JOB_NAMES, job_row
 from clickstream.layout import hour_partition
 from batch import plan
 from batch.area import part_name
@@ -21,6 +22,7 @@ from batch.records import RunRecord, broken, load_invariants, mr_invariants
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_TEMPFAIL = 0, 1, 2, 75
 RUNNERS = ("inline", "local", "hadoop")
+_COMMAND_FIELDS = ("hour", "date", "backfill", "latest_complete", "force", "ignore_watermark", "command")
 
 
 class StepFailed(ClickstreamError):
@@ -29,40 +31,51 @@ class StepFailed(ClickstreamError):
 
 @dataclass
 class RunSettings:
-    """What one invocation does; built by cli.py from flags, env, the config file and defaults."""
+    """What one invocation does. The settings' values come from the config schema's resolution
+    (flag, env, config file, default: clickstream/config_schema.py holds every default), the
+    rest from `clickstream run`'s own flags; build it with ``from_settings``."""
     sink: str
     mongo_uri: str
     jobs: list
-    db: str = "clickstream_db"
-    runner: str = "local"
+    db: str
+    runner: str
+    derived_root: str
+    webhdfs_url: str
+    hdfs_user: str
+    mrjob_conf: str
+    chunk_size: int
+    lock_stale_seconds: float
+    max_backfill_hours: int
+    session_gap_minutes: float
+    max_session_hours: float
+    suspicious_window_hours: int
+    # the command's own flags, which no config sets
     hour: str = None
     date: str = None
     backfill: tuple = None
     latest_complete: bool = False
     force: bool = False
     ignore_watermark: bool = False
-    derived_root: str = None
-    webhdfs_url: str = None
-    hdfs_user: str = None
-    mrjob_conf: str = None
-    chunk_size: int = 1000
-    lock_stale_seconds: float = 1800.0
-    max_backfill_hours: int = 744
-    session_gap_minutes: float = 30.0
-    max_session_hours: float = 24.0
-    suspicious_window_hours: int = 24
     command: list = field(default_factory=list)
 
-    def validate(self):
-        from mr import JOBS
+    @classmethod
+    def from_settings(cls, settings, **command_values):
+        """``settings``: the effective settings of `clickstream run` (clickstream.config.effective's
+        mapping, every schema key of this class present); ``command_values``: the command's own
+        flags (hour, date, backfill, latest_complete, force, ignore_watermark, command)."""
+        from_schema = {item.name: settings[item.name] for item in fields(cls) if item.name not in _COMMAND_FIELDS}
+        from_schema["jobs"] = list(from_schema["jobs"])
+        return cls(**from_schema, **command_values)
 
+    def validate(self):
         if not self.sink:
             raise ConfigError("--sink: not given; `clickstream run` needs the raw area's root (path, file:///, hdfs:///)")
         if self.runner not in RUNNERS:
             raise ConfigError("--runner: %r; expected one of %s" % (self.runner, ", ".join(RUNNERS)))
-        unknown = [job for job in self.jobs if job not in JOBS]
+        unknown = [job for job in self.jobs if job not in JOB_NAMES]
         if unknown or not self.jobs:
-            raise ConfigError("--jobs: %r; expected a comma list of %s" % (",".join(self.jobs), ", ".join(sorted(JOBS))))
+            raise ConfigError("--jobs: %r; expected a comma list of %s" % (",".join(self.jobs),
+                                                                           ", ".join(sorted(JOB_NAMES))))
         if self.latest_complete and (self.hour or self.date or self.backfill):
             raise ConfigError("run: --latest-complete picks the hour itself; drop --hour/--date/--backfill")
         if self.latest_complete and self.ignore_watermark:
@@ -131,15 +144,13 @@ class BatchRun:
     """One invocation. ``area``: a RunArea; ``db``: the pymongo Database; ``log(text)``: verbose lines."""
 
     def __init__(self, settings, area, db, log=lambda text: None, job_runner=None):
-        from loaders.load import loader_for
-
         self.settings = settings
         self.area = area
         self.db = db
         self.log = log
         self.run_id = "%s-%s" % (datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ"), uuid.uuid4().hex[:8])
-        self.additive = {job: bool(getattr(loader_for(job), "ADDITIVE", False)) for job in settings.jobs}
-        self.collections = {job: loader_for(job).COLLECTION for job in settings.jobs}
+        self.additive = {job: job_row(job).additive for job in settings.jobs}
+        self.collections = {job: job_row(job).collection for job in settings.jobs}
         self.job_runner = job_runner or run_mrjob
         self.outcome = Outcome()
         self.record = None
@@ -293,7 +304,7 @@ class BatchRun:
         started = time.monotonic()
         uris = self.area.part_uris(job, partition, revision["parts"])
         rejected = {}
-        if hasattr(loader_for(job), "load_batch"):  # it merges across batches: one such load at a time
+        if loader_for(job).MERGES_ACROSS_BATCHES:  # one such load into a collection at a time
             with merge_lock(self.db, self.collections[job], self.run_id, self.settings.lock_stale_seconds):
                 return self._load(job, partition, revision, force, started, uris, rejected)
         return self._load(job, partition, revision, force, started, uris, rejected)
@@ -364,11 +375,8 @@ def run_mrjob(job, settings, inputs, output_uri):
     from mr.base import sum_counters
 
     args = ["-r", settings.runner, "--output-dir", output_uri]
-    if job == "sessions":
-        args += ["--session-gap-minutes", repr(settings.session_gap_minutes),
-                 "--max-session-hours", repr(settings.max_session_hours)]
-    if job == "suspicious-users":
-        args += ["--window-hours", str(settings.suspicious_window_hours)]
+    for flag, name in job_row(job).run_options:
+        args += [flag, repr(getattr(settings, name))]  # repr: a float's exact text, an int's digits
     if settings.mrjob_conf:
         args += ["-c", settings.mrjob_conf]
     instance = job_class(job)(args=args + list(inputs))

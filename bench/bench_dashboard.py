@@ -24,7 +24,7 @@ import pymongo
 from bench.machine import stamp, write_result
 from bench.stats import summary
 from dashboard.summaries import top_users_summary
-from loaders.user_clicks import ensure_indexes
+from loaders.user_clicks import UserClicks
 
 TARGET_MS = 300
 CLICKSTREAM = os.path.join(os.path.dirname(sys.executable), "clickstream")
@@ -34,7 +34,7 @@ ACTIONS = ("add_to_cart", "page_view", "purchase", "search", "view_product")
 
 def seed(db, users, products, session_users, rng):
     """Serving documents shaped as the loaders write them; returns what the pages must show."""
-    ensure_indexes(db.user_clicks)
+    UserClicks.ensure_indexes(db.user_clicks)
     start = datetime(2024, 12, 29)
     clicks = {}
     chunk = []

@@ -26,12 +26,13 @@ from bench import targets
 from bench.machine import stamp, write_result
 from bench.stats import ratio_summary, summary
 from loaders.load import load_batch
-from loaders.user_clicks import COLLECTION, ensure_indexes, user_operations, validate_record
+from loaders.user_clicks import UserClicks, user_operations, validate_record
 
 ACTIONS = ("add_to_cart", "page_view", "purchase", "search", "view_product")
 TARGET = targets.LOADER.bound  # ours keeps at least this fraction of the bare bulk_write's records/s
 SCALING_TARGET = targets.Target(15.0, at_most=True)  # time for K*N users over time for N (K = 10)
 RATE_TARGET = targets.Target(2_000, at_most=False, unit="/s")  # users/s at K*N users
+COLLECTION = UserClicks.COLLECTION
 
 
 def records(users, seed=1):
@@ -58,7 +59,7 @@ def run_ours(db, batch):
 def run_bare(db, batch):
     """The same two updates per record, built up front, written with nothing else around them."""
     collection = db[COLLECTION]
-    ensure_indexes(collection)
+    UserClicks.ensure_indexes(collection)
     now = datetime.now(timezone.utc)
     operations = [operation for key, value in batch
                   for operation in user_operations(validate_record(key, value), "bench", now)]
@@ -79,7 +80,7 @@ def run_seed_loop(db, batch):
 def prefill(db, documents):
     """``documents`` other users' documents, with the loader's indexes, before the timed load."""
     collection = db[COLLECTION]
-    ensure_indexes(collection)
+    UserClicks.ensure_indexes(collection)
     for start in range(0, documents, 5000):
         collection.insert_many([{"user_id": "other-%08d" % number, "click_count": 1, "actions": {"search": 1},
                                  "batches": ["earlier"]} for number in range(start, min(documents, start + 5000))],

@@ -4,10 +4,10 @@ The one place of every default (DEFAULT_CONFIG); clickstream.config resolves and
 """
 from dataclasses import dataclass
 
+from .jobs import JOB_NAMES  # run.jobs: its default and choices, from the job table
+
 CONFIG_ENV = "CLICKSTREAM_CONFIG"
 ENV_PREFIX = "CLICKSTREAM_"
-# mr/__init__.py's JOBS, in the order a run needs them; a test keeps the two in step.
-JOB_NAMES = ("user-actions", "hourly-activity", "product-popularity", "sessions", "suspicious-users")
 SECTIONS = ("ingest", "load", "generate", "run")
 # The sections each command reads besides the shared top-level keys.
 COMMAND_SECTIONS = {"ingest": ("ingest",), "load": ("load",), "query": (), "generate": ("generate",),

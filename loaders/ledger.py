@@ -90,7 +90,3 @@ def complete_batch(db, collection_name, batch_id, stats, now=None):
         {"$set": {"status": COMPLETE, "completed_at": now or datetime.now(timezone.utc), "stats": dict(stats)},
          "$unset": {"replacing": ""}})
 
-
-def recent_batches(db, limit=20):
-    """The newest ledger entries, newest first."""
-    return list(db[LEDGER].find({}, {"_id": 0}).sort([("started_at", -1)]).limit(int(limit)))

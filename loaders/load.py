@@ -1,51 +1,27 @@
 """Loading one batch of a job's output into its serving collection, once: ledger check (status and
-content), indexes, chunked idempotent merges, then the ledger's 'complete' mark, only after every
-write succeeded.
+content), indexes, the loader's chunked idempotent merge, then the ledger's 'complete' mark, only
+after every write succeeded.
 
-An additive loader (``ADDITIVE``) turns records into contributions (``iter_wants``, merged exactly
-once by loaders/bulk.py's ``merge_in_chunks``); a set-by-key loader turns them into keyed updates
-(``iter_operations``, written here in chunks), or merges a whole batch itself
-(``load_batch(db, records, batch, rejected, chunk_size) -> stats``): the loaders whose documents
-span batches (a session crossing hours) need the batch's hours to replace that part of what they hold.
+Each job's loader (the job table's ``loader``, clickstream/jobs.py) is a loaders/base.py Loader:
+additive (records become contributions, merged exactly once by loaders/bulk.py), set-by-key
+(records become keyed updates), or one that merges a whole batch itself: the loaders whose
+documents span batches (a session crossing hours) need the batch's hours to replace that part of
+what they hold.
 """
 import hashlib
+import importlib
 import os
 import re
 import uuid
-from dataclasses import dataclass
-
-from clickstream.layout import parse_date_option, parse_hour_option
 
 from clickstream.errors import ConfigError
-from loaders import bulk, ledger, user_clicks
-from loaders.hourly_activity import HourlyActivity
-from loaders.product_popularity import ProductPopularity
-from loaders.sessions import Sessions
-from loaders.suspicious_users import SuspiciousUsers
+from clickstream.jobs import JOB_NAMES, job_row
+from clickstream.layout import parse_date_option, parse_hour_option
+from loaders import bulk, ledger
+from loaders.base import Batch
 
-LOADERS = {
-    "user-actions": user_clicks,
-    "hourly-activity": HourlyActivity,
-    "product-popularity": ProductPopularity,
-    "sessions": Sessions,
-    "suspicious-users": SuspiciousUsers,
-}
 _PARTITION = re.compile(r"dt=\d{4}-\d{2}-\d{2}(?:/hour=\d{2})?")
 _BATCH_PARTITION = re.compile(r":dt=(\d{4}-\d{2}-\d{2})(?:/hour=(\d{2}))?(?:#r\d+)?\Z")
-
-
-@dataclass(frozen=True)
-class Batch:
-    """One load: its id; ``hours``, the raw partition's hour numbers it was computed from (one
-    hour, a whole day) or None when its id names no partition; ``supersedes``: batch ids it
-    replaces; ``force``: apply it even if the ledger says complete; ``content``: what it was
-    computed from (see loaders/ledger.py), or None when unknown."""
-    id: str
-    hours: range = None
-    inputs: tuple = ()
-    supersedes: tuple = ()
-    force: bool = False
-    content: dict = None
 
 
 def batch_hours(batch_id):
@@ -63,10 +39,14 @@ def batch_hours(batch_id):
 
 
 def loader_for(job):
+    """The Loader class of a CLI job name, from the job table. ConfigError for any other name."""
     try:
-        return LOADERS[job]
+        dotted = job_row(job).loader
     except KeyError:
-        raise ConfigError("load: job %r has no loader; expected one of %s" % (job, ", ".join(sorted(LOADERS)))) from None
+        raise ConfigError("load: job %r has no loader; expected one of %s" % (job, ", ".join(sorted(JOB_NAMES)))) \
+            from None
+    module_name, _, class_name = dotted.partition(":")
+    return getattr(importlib.import_module(module_name), class_name)
 
 
 def default_batch_id(job, inputs, describe=None):
@@ -92,10 +72,9 @@ def load_batch(db, job, records, batch_id, inputs, rejected, chunk_size=bulk.DEF
     {'output_sha256': digest}); a complete batch with other content raises BatchContentConflict
     unless ``force``, which replaces the batch's earlier contribution."""
     loader = loader_for(job)
-    additive = getattr(loader, "ADDITIVE", False)
-    if supersedes and additive:
+    if supersedes and loader.ADDITIVE:
         raise ConfigError("load: %s counts add up across batches; a batch cannot supersede another" % job)
-    if additive and "|" in batch_id:
+    if loader.ADDITIVE and "|" in batch_id:
         raise ConfigError("load: --batch-id %r holds '|'; expected a batch id without '|'" % batch_id)
     entry = ledger.batch_entry(db, loader.COLLECTION, batch_id)
     if not force:
@@ -108,26 +87,13 @@ def load_batch(db, job, records, batch_id, inputs, rejected, chunk_size=bulk.DEF
     attempt = uuid.uuid4().hex[:16]
     ledger.begin_batch(db, loader.COLLECTION, batch_id, inputs, content=content, replacing=replacing,
                        attempt=attempt)
-    collection = db[loader.COLLECTION]
-    loader.ensure_indexes(collection)
+    loader.ensure_indexes(db[loader.COLLECTION])
     counted = _Counted(records)
-    if additive:
-        prepare = getattr(loader, "prepare_chunk", None)
-        stats = bulk.merge_in_chunks(
-            bulk.MergeTarget(db, loader.COLLECTION, loader.KEY_FIELD), loader.iter_wants(counted, batch_id, rejected),
-            batch_id, bulk.new_stats(), attempt, chunk_size, replacing,
-            prepare and (lambda chunk: prepare(db, batch_id, chunk, chunk_size)))
-        stats["superseded_deleted"] = 0
-    elif hasattr(loader, "load_batch"):
-        batch = Batch(batch_id, batch_hours(batch_id), tuple(inputs), tuple(supersedes), force, content)
-        stats = dict(bulk.new_stats(), **loader.load_batch(db, counted, batch, rejected, chunk_size))
-        stats.setdefault("superseded_deleted", 0)
-    else:
-        stats = bulk.new_stats()
-        operations = loader.iter_operations(counted, batch_id, rejected)
-        bulk.write_in_chunks(collection, operations, loader.KEY_FIELD, batch_id, stats, chunk_size)
-        stats["superseded_deleted"] = collection.delete_many(
-            {"batches": {"$in": list(supersedes)}}).deleted_count if supersedes else 0
+    # contributions add up whatever their hours: only the loaders that replace hours read them
+    hours = None if loader.ADDITIVE else batch_hours(batch_id)
+    batch = Batch(batch_id, hours, tuple(inputs), tuple(supersedes), force, content, attempt, replacing)
+    stats = dict(bulk.new_stats(), **loader.merge_batch(db, counted, batch, rejected, chunk_size))
+    stats.setdefault("superseded_deleted", 0)
     stats["records"] = counted.count
     stats["rejected"] = sum(rejected.values())
     ledger.complete_batch(db, loader.COLLECTION, batch_id, stats)

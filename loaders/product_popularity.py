@@ -7,8 +7,9 @@ them: never zero, never twice. Conversion ratios are computed at query time from
 """
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 
+from loaders.base import AdditiveLoader
 from loaders.bulk import _bulk
-from loaders.keyed import KeyedLoader, checked_count, checked_records
+from loaders.record_checks import RecordRejected, checked_count, checked_records, record_field
 
 PAIRS = "product_users"
 
@@ -18,32 +19,31 @@ def pair_id(product, user):
     return "%d:%s|%s" % (len(product), product, user)
 
 
-class ProductPopularity(KeyedLoader):
+class ProductPopularity(AdditiveLoader):
     COLLECTION = "product_popularity"
     KEY_FIELD = "product_id"
     INDEXES = [IndexModel([("product_id", ASCENDING)], unique=True, name="product_id_unique"),
                IndexModel([("purchases", DESCENDING)], name="purchases_desc"),
                IndexModel([("views", DESCENDING)], name="views_desc")]
     COUNTS = ("views", "cart_adds", "purchases", "events")
-    ADDITIVE = True
 
     @classmethod
     def want(cls, key, value):
-        """A record -> (its counts' want, its batch's distinct users). ValueError with a reason."""
+        """A record -> (its counts' want, its batch's distinct users). RecordRejected with a reason."""
         if type(key) is not str or not key:
-            raise ValueError("bad_product_id")
-        users = value["users"]
+            raise RecordRejected("bad_product_id")
+        users = record_field(value, "users")
         if not isinstance(users, list) or not all(type(user) is str and user for user in users) \
-                or len(set(users)) != len(users) or checked_count(value["distinct_users"]) != len(users):
-            raise ValueError("bad_users")
-        return {"inc": {name: checked_count(value[name]) for name in cls.COUNTS}}, users
+                or len(set(users)) != len(users) or checked_count(record_field(value, "distinct_users")) != len(users):
+            raise RecordRejected("bad_users")
+        return {"inc": {name: checked_count(record_field(value, name)) for name in cls.COUNTS}}, users
 
     @classmethod
     def iter_wants(cls, records, batch_id, rejected):
         return checked_records(records, rejected, lambda key, value: (key,) + cls.want(key, value))
 
-    @staticmethod
-    def prepare_chunk(db, batch_id, chunk, chunk_size=1000):
+    @classmethod
+    def prepare_chunk(cls, db, batch_id, chunk, chunk_size=1000):
         """Insert the chunk's (product, user) pairs where new, marked with this batch; then each
         product's want counts the pairs whose first batch is this one. Returns [(key, want)]."""
         pairs = db[PAIRS]

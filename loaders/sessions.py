@@ -28,7 +28,8 @@ from pymongo import ASCENDING, DESCENDING, DeleteMany, DeleteOne, IndexModel, Re
 
 from clickstream.errors import ConfigError
 from clickstream.sessions import MICROS_PER_HOUR, Rules, event_order, session_record, split_sessions
-from loaders.keyed import checked_records, count_reject
+from loaders.base import Loader
+from loaders.record_checks import RecordRejected, checked_records, count_reject, record_field
 
 log = logging.getLogger("clickstream.loaders")
 DAYS = "session_days"
@@ -75,23 +76,23 @@ def _is_id(value):
 
 
 def checked_fragment(value, hours_us):
-    """A job record -> (user_id, sid, timeline, Rules). Raises ValueError with a reject reason."""
-    user_id, sid, timeline = value["user_id"], value["sid"], value["timeline"]
+    """A job record -> (user_id, sid, timeline, Rules). Raises RecordRejected with a reject reason."""
+    user_id, sid, timeline = (record_field(value, name) for name in ("user_id", "sid", "timeline"))
     if type(user_id) is not str or not user_id or not _is_id(sid) or type(timeline) is not list or not timeline:
-        raise ValueError("bad_session")
-    gap_us, cap_us = value["gap_us"], value["cap_us"]
+        raise RecordRejected("bad_session")
+    gap_us, cap_us = record_field(value, "gap_us"), record_field(value, "cap_us")
     if type(gap_us) is not int or type(cap_us) is not int or gap_us <= 0 or cap_us <= 0:
-        raise ValueError("bad_session_rules")
+        raise RecordRejected("bad_session_rules")
     events = []
     for event in timeline:
         if type(event) is not list or len(event) != 4:
-            raise ValueError("bad_session")
+            raise RecordRejected("bad_session")
         ts, action, page, product = event
         if type(ts) is not int or type(action) is not str or not action or not (page is None or type(page) is str) \
                 or not _is_id(product):
-            raise ValueError("bad_session")
+            raise RecordRejected("bad_session")
         if not hours_us[0] <= ts < hours_us[1]:
-            raise ValueError("session_outside_batch")
+            raise RecordRejected("session_outside_batch")
         events.append((ts, action, page, product))
     return user_id, sid, events, Rules(gap_us, cap_us)
 
@@ -361,22 +362,19 @@ def replay_journals(db):
     return len(commits)
 
 
-class Sessions:
-    """The ``sessions`` collection's loader: merges whole batches (loaders/load.py calls load_batch)."""
+class Sessions(Loader):
+    """The ``sessions`` collection's loader: merges whole batches, whose sessions may span others."""
 
     COLLECTION = "sessions"
     KEY_FIELD = "session_key"
     ADDITIVE = False  # a batch is the whole truth about its hours: a late file means recomputing the hour
+    MERGES_ACROSS_BATCHES = True
     INDEXES = [IndexModel([("session_key", ASCENDING)], unique=True, name="session_key_unique"),
                IndexModel([("user_id", ASCENDING), ("start_time", DESCENDING)], name="user_sessions_by_time"),
                IndexModel([("session_id", ASCENDING)], name="session_id")]
 
     @classmethod
-    def ensure_indexes(cls, collection):
-        collection.create_indexes(cls.INDEXES)
-
-    @classmethod
-    def load_batch(cls, db, records, batch, rejected, chunk_size):
+    def merge_batch(cls, db, records, batch, rejected, chunk_size):
         if batch.hours is None:
             raise ConfigError("load sessions: batch %r names no raw partition; sessions merge across batches by "
                               "the hours a batch covers: load a dt=YYYY-MM-DD[/hour=HH] output folder, or give "

@@ -16,7 +16,8 @@ from pymongo import ASCENDING, DESCENDING, DeleteOne, IndexModel, ReplaceOne, Up
 from pymongo.errors import BulkWriteError
 
 from clickstream.errors import ServiceError
-from loaders.keyed import checked_records, count_reject
+from loaders.base import Loader
+from loaders.record_checks import RecordRejected, checked_records, count_reject, record_field
 from loaders.suspicious_windows import (checked_figures, checked_settings, hour_number, hour_text, judge_windows,
                                         starts_touching, user_flags)
 
@@ -36,11 +37,13 @@ def _windows_id(user_id):
     return "w|" + user_id
 
 
-class SuspiciousUsers:
-    """What loaders/load.py calls: indexes, and ``load_batch`` merging a whole batch."""
+class SuspiciousUsers(Loader):
+    """The ``suspicious_users`` collection's loader: merges whole batches, whose windows span others."""
 
     COLLECTION = "suspicious_users"
+    KEY_FIELD = "user_id"
     ADDITIVE = False  # a record is the whole fact of its user and hour: a late file recomputes the hour
+    MERGES_ACROSS_BATCHES = True
     INDEXES = [IndexModel([("user_id", ASCENDING)], unique=True, name="user_id_unique"),
                IndexModel([("events", DESCENDING)], name="events_desc")]
 
@@ -53,7 +56,7 @@ class SuspiciousUsers:
         collection.create_indexes(cls.INDEXES)
 
     @classmethod
-    def load_batch(cls, db, records, batch, rejected, chunk_size, now=None):
+    def merge_batch(cls, db, records, batch, rejected, chunk_size, now=None):
         """Replace the batch's hours of every user in them, judge the windows holding them, and
         write (or delete) each such user's document. Returns the stats: a record's user and hour
         already in the state counts as matched, a new one as upserted."""
@@ -91,9 +94,9 @@ class SuspiciousUsers:
 
 def _checked_record(key, value):
     user_id, hour, figures = checked_figures(value)
-    record_settings = checked_settings(value["settings"])
+    record_settings = checked_settings(record_field(value, "settings"))
     if key != "%s|%s" % (user_id, value["hour"]):
-        raise ValueError("bad_key")
+        raise RecordRejected("bad_key")
     return user_id, hour, figures, record_settings
 
 

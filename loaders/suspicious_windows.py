@@ -8,6 +8,7 @@ from fractions import Fraction
 from clickstream.errors import ConfigError
 from clickstream.events import format_ts
 from clickstream.layout import MICROS_PER_HOUR, parse_hour_option
+from loaders.record_checks import RecordRejected, record_field
 
 BURST_MICROS = 60_000_000
 MICROS_PER_SECOND = 1_000_000
@@ -16,11 +17,13 @@ RULES = ("events_per_minute", "regular_gaps", "views_only")
 
 
 def hour_number(text):
-    """'YYYY-MM-DDTHH' -> hour number since the epoch; ValueError('bad_hour') otherwise."""
+    """'YYYY-MM-DDTHH' -> hour number since the epoch; RecordRejected('bad_hour') otherwise."""
+    if not isinstance(text, str):
+        raise RecordRejected("bad_hour")
     try:
         return parse_hour_option(text, "hour")
-    except (ConfigError, TypeError):
-        raise ValueError("bad_hour") from None
+    except ConfigError:
+        raise RecordRejected("bad_hour") from None
 
 
 def hour_text(hour):
@@ -34,51 +37,52 @@ def hour_start_text(hour):
 
 def _int(value, low=0):
     if type(value) is not int or value < low:
-        raise ValueError("bad_figures")
+        raise RecordRejected("bad_figures")
     return value
 
 
 def _times(values, low, high):
     if type(values) is not list or any(type(ts) is not int or not low <= ts < high for ts in values):
-        raise ValueError("bad_figures")
+        raise RecordRejected("bad_figures")
     if values != sorted(values):
-        raise ValueError("bad_figures")
+        raise RecordRejected("bad_figures")
     return values
 
 
 def checked_settings(settings):
-    """The rule settings a job record carries, checked; ValueError('bad_settings') otherwise."""
+    """The rule settings a job record carries, checked; RecordRejected('bad_settings') otherwise."""
     if type(settings) is not dict or set(settings) != set(SETTING_NAMES):
-        raise ValueError("bad_settings")
+        raise RecordRejected("bad_settings")
     for name in SETTING_NAMES:
         value = settings[name]
         kind_ok = type(value) in ((int, float) if name == "max_gap_cv" else (int,))
         if not kind_ok or not value > 0:
-            raise ValueError("bad_settings")
+            raise RecordRejected("bad_settings")
     return dict(settings)
 
 
 def checked_figures(value):
     """A job record's value -> (user_id, hour number, figures as the state keeps them).
-    Raises ValueError with the reject reason."""
-    user_id = value["user_id"]
+    Raises RecordRejected with the reject reason."""
+    user_id = record_field(value, "user_id")
     if type(user_id) is not str or not user_id:
-        raise ValueError("bad_user")
-    hour = hour_number(value["hour"])
+        raise RecordRejected("bad_user")
+    hour = hour_number(record_field(value, "hour"))
     start = hour * MICROS_PER_HOUR
-    events, views = _int(value["events"], 1), _int(value["views"])
-    first, last = _int(value["first"], start), _int(value["last"], start)
-    busiest = _int(value["busiest"], 1)
-    busiest_at = _int(value["busiest_at"], start)
-    squares = value["gap_squares"]
+    events, views = _int(record_field(value, "events"), 1), _int(record_field(value, "views"))
+    first, last = _int(record_field(value, "first"), start), _int(record_field(value, "last"), start)
+    busiest = _int(record_field(value, "busiest"), 1)
+    busiest_at = _int(record_field(value, "busiest_at"), start)
+    squares = record_field(value, "gap_squares")
     if type(squares) is not str or not squares.isdigit():
-        raise ValueError("bad_figures")
+        raise RecordRejected("bad_figures")
     if views > events or busiest > events or not first <= busiest_at <= last < start + MICROS_PER_HOUR:
-        raise ValueError("bad_figures")
-    figures = {"events": events, "views": views, "first": first, "last": last, "gap_sum": _int(value["gap_sum"]),
-               "gap_squares": squares, "busiest": busiest, "busiest_at": busiest_at,
-               "head": _times(value["head"], start, start + BURST_MICROS),
-               "tail": _times(value["tail"], start + MICROS_PER_HOUR - BURST_MICROS, start + MICROS_PER_HOUR)}
+        raise RecordRejected("bad_figures")
+    figures = {"events": events, "views": views, "first": first, "last": last,
+               "gap_sum": _int(record_field(value, "gap_sum")), "gap_squares": squares, "busiest": busiest,
+               "busiest_at": busiest_at, "head": _times(record_field(value, "head"), start, start + BURST_MICROS),
+               "tail": _times(record_field(value, "tail"), start + MICROS_PER_HOUR - BURST_MICROS,
+                              start + MICROS_PER_HOUR)}
     return user_id, hour, figures
 
 

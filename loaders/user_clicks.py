@@ -10,17 +10,13 @@ A contribution replaced by other content is recomputed from the user's contribut
 only values: the user id is a validated string, only ever compared for equality, and action
 names (field names under ``actions``) are checked against the event model's pattern.
 """
-
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 
 from clickstream.events import ACTION_PATTERN, EventRejected, parse_ts, ts_to_datetime
+from loaders.base import AdditiveLoader
+from loaders.record_checks import RecordRejected, checked_records
 
-COLLECTION = "user_clicks"
-INDEXES = [
-    IndexModel([("user_id", ASCENDING)], unique=True, name="user_id_unique"),
-    IndexModel([("click_count", DESCENDING)], name="click_count_desc"),
-    IndexModel([("last_seen", ASCENDING)], name="last_seen"),
-]
+
 class UserRecord:
     """A validated mr_user_actions record."""
 
@@ -36,31 +32,37 @@ class UserRecord:
 
 
 def validate_record(user_id, record):
-    """(key, value) of a job output line -> UserRecord. Raises ValueError with a reason code."""
+    """(key, value) of a job output line -> UserRecord. Raises RecordRejected with a reason code."""
     if type(user_id) is not str or not user_id:
-        raise ValueError("bad_user_id")
+        raise RecordRejected("bad_user_id")
     actions = record.get("actions") if isinstance(record, dict) else None
     if not isinstance(actions, dict) or not actions:
-        raise ValueError("bad_actions")
+        raise RecordRejected("bad_actions")
     for action, count in actions.items():
         if not ACTION_PATTERN.match(action):
-            raise ValueError("bad_action_name")
+            raise RecordRejected("bad_action_name")
         if type(count) is not int or count <= 0:
-            raise ValueError("bad_count")
+            raise RecordRejected("bad_count")
     click_count = record.get("click_count")
     if type(click_count) is not int or click_count != sum(actions.values()):
-        raise ValueError("bad_click_count")
+        raise RecordRejected("bad_click_count")
     last_action = record.get("last_action")
-    if last_action not in actions:
-        raise ValueError("bad_last_action")
-    try:
-        first_ts = parse_ts(record["first_seen"])
-        last_ts = parse_ts(record["last_seen"])
-    except (KeyError, TypeError, EventRejected):
-        raise ValueError("bad_time") from None
+    if type(last_action) is not str or last_action not in actions:
+        raise RecordRejected("bad_last_action")
+    first_ts, last_ts = _time(record, "first_seen"), _time(record, "last_seen")
     if first_ts > last_ts:
-        raise ValueError("bad_time")
+        raise RecordRejected("bad_time")
     return UserRecord(user_id, click_count, dict(actions), last_action, first_ts, last_ts)
+
+
+def _time(record, name):
+    text = record.get(name)
+    if not isinstance(text, str):
+        raise RecordRejected("bad_time")
+    try:
+        return parse_ts(text)
+    except EventRejected:
+        raise RecordRejected("bad_time") from None
 
 
 def last_event_key(ts, action):
@@ -91,20 +93,24 @@ def user_operations(user, batch_id, now):
     return delta_update("user_id", user.user_id, want, batch_id, now), newer
 
 
-def ensure_indexes(collection):
-    collection.create_indexes(INDEXES)
+class UserClicks(AdditiveLoader):
+    """Counts add up across batches: a late file is loaded as a batch of its own."""
+
+    COLLECTION = "user_clicks"
+    KEY_FIELD = "user_id"
+    INDEXES = [
+        IndexModel([("user_id", ASCENDING)], unique=True, name="user_id_unique"),
+        IndexModel([("click_count", DESCENDING)], name="click_count_desc"),
+        IndexModel([("last_seen", ASCENDING)], name="last_seen"),
+    ]
+
+    @classmethod
+    def iter_wants(cls, records, batch_id, rejected):
+        """(user_id, record) pairs -> (user_id, want, None); malformed records are counted, not applied."""
+        return checked_records(records, rejected, _user_contribution)
 
 
-KEY_FIELD = "user_id"
-ADDITIVE = True  # counts add up across batches: a late file is loaded as a batch of its own
-
-
-def iter_wants(records, batch_id, rejected):
-    """(user_id, record) pairs -> (user_id, want, None); malformed records are counted, not applied."""
-    for user_id, record in records:
-        try:
-            user = validate_record(user_id, record)
-        except ValueError as error:
-            rejected[str(error)] = rejected.get(str(error), 0) + 1
-            continue
-        yield user.user_id, user_want(user), None
+def _user_contribution(user_id, record):
+    """A record -> its user's contribution (user_id, want, None); RecordRejected with the reason."""
+    user = validate_record(user_id, record)
+    return user.user_id, user_want(user), None

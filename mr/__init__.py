@@ -1,16 +1,13 @@
-"""mrjob MapReduce jobs, one per module; ``JOBS`` maps the CLI's job names to their classes."""
+"""mrjob MapReduce jobs, one per module; ``JOBS`` maps the CLI's job names to their classes
+('module:Class'), in run order, from the job table (clickstream/jobs.py)."""
 import importlib
 
-JOBS = {
-    "user-actions": "mr.mr_user_actions:MRUserActions",
-    "hourly-activity": "mr.mr_hourly_activity:MRHourlyActivity",
-    "product-popularity": "mr.mr_product_popularity:MRProductPopularity",
-    "sessions": "mr.mr_sessions:MRSessions",
-    "suspicious-users": "mr.mr_suspicious_users:MRSuspiciousUsers",
-}
+from clickstream.jobs import JOB_TABLE, job_row
+
+JOBS = {job.name: job.job_class for job in JOB_TABLE}
 
 
 def job_class(name):
     """The job class for a CLI job name such as 'user-actions'."""
-    module_name, _, class_name = JOBS[name].partition(":")
+    module_name, _, class_name = job_row(name).job_class.partition(":")
     return getattr(importlib.import_module(module_name), class_name)

@@ -7,11 +7,12 @@ import pytest
 
 from clickstream.layout import hour_partition
 from batch.area import open_area
-from batch.runner import EXIT_FAILED, EXIT_OK, BatchRun, RunSettings
+from batch.runner import EXIT_FAILED, EXIT_OK, BatchRun
 from corpus import generated_lines
 from loaders.joboutput import JobOutputSource
 from loaders.load import default_batch_id, load_batch
 from mr.mr_user_actions import MRUserActions
+from run_settings import run_settings
 from test_run_runner import HOUR, expected_totals, in_hour, land, set_watermark, user_totals
 
 pytestmark = pytest.mark.inline_runner
@@ -51,8 +52,8 @@ def test_an_hour_loaded_by_hand_then_a_late_file_is_loaded_by_the_run(tmp_path, 
     late_users = set(expected_totals(in_hour(lines, HOUR))) - set(expected_totals(in_hour(first, HOUR)))
     assert late_users  # a new user only the late file has
 
-    settings = RunSettings(sink=raw_root, mongo_uri="x", jobs=["user-actions"], runner="inline",
-                           hour="2024-12-29T03")
+    settings = run_settings(sink=raw_root, mongo_uri="x", jobs=["user-actions"], runner="inline",
+                            hour="2024-12-29T03")
     code, summary = BatchRun(settings, open_area(raw_root), mongo_db).execute()
     assert code == EXIT_OK and "1 loads" in summary, summary
     assert user_totals(mongo_db) == expected_totals(in_hour(lines, HOUR))
@@ -71,8 +72,8 @@ def test_a_record_for_another_hour_fails_the_run_naming_the_hour(tmp_path, mongo
     os.makedirs(folder)
     with open(os.path.join(folder, "clicks+0+1+2.jsonl"), "wb") as stream:
         stream.writelines(line + b"\n" for line in this_hour + next_hour)
-    settings = RunSettings(sink=raw_root, mongo_uri="x", jobs=["hourly-activity"], runner="inline",
-                           hour="2024-12-29T03", ignore_watermark=True)
+    settings = run_settings(sink=raw_root, mongo_uri="x", jobs=["hourly-activity"], runner="inline",
+                            hour="2024-12-29T03", ignore_watermark=True)
     code, summary = BatchRun(settings, open_area(raw_root), mongo_db).execute()
     assert code == EXIT_FAILED, summary
     assert "dt=2024-12-29/hour=03" in summary and "hour_outside_batch: 1" in summary, summary

@@ -9,10 +9,11 @@ import pytest
 
 from clickstream.layout import MICROS_PER_HOUR, hour_partition
 from batch.area import open_area
-from batch.runner import EXIT_FAILED, EXIT_OK, BatchRun, RunSettings
+from batch.runner import EXIT_FAILED, EXIT_OK, BatchRun
 from equivalence import build_corpus, check, compare, corpus_seed, land, summary_line
 from faults import FailingDb
 from mr import JOBS
+from run_settings import run_settings
 
 pytestmark = pytest.mark.inline_runner
 
@@ -24,9 +25,9 @@ def set_watermark(root, complete_before_hour, topic="clicks"):
 
 
 def run_hour(root, db, hour, chunk_size=10):
-    settings = RunSettings(sink=root, mongo_uri="mongodb://unused", jobs=list(JOBS), runner="inline",
-                           hour=hour_partition(hour).replace("dt=", "").replace("/hour=", "T"), chunk_size=chunk_size,
-                           command=["test"]).validate()
+    settings = run_settings(sink=root, mongo_uri="mongodb://unused", jobs=list(JOBS), runner="inline",
+                            hour=hour_partition(hour).replace("dt=", "").replace("/hour=", "T"), chunk_size=chunk_size,
+                            command=["test"]).validate()
     return BatchRun(settings, open_area(root), db).execute()
 
 

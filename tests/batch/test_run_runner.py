@@ -10,10 +10,11 @@ from clickstream.layout import MICROS_PER_HOUR, hour_partition, parse_hour_optio
 from batch.area import open_area
 from batch.lock import LOCKS
 from batch.records import RUNS
-from batch.runner import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, BatchRun, RunSettings, run_mrjob
+from batch.runner import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, BatchRun, run_mrjob
 from corpus import generated_lines
 from faults import FailingDb
 from reference import reference_event, reference_hourly_activity, reference_sessions, reference_user_actions
+from run_settings import run_settings
 
 pytestmark = pytest.mark.inline_runner
 HOUR = parse_hour_option("2024-12-29T03")
@@ -68,7 +69,7 @@ def batch_run(raw_root, db, **overrides):
     settings = dict(sink=raw_root, mongo_uri="mongodb://unused", jobs=JOBS, runner="inline", hour="2024-12-29T03",
                     command=["test"])
     settings.update(overrides)
-    return BatchRun(RunSettings(**settings).validate(), open_area(raw_root), db)
+    return BatchRun(run_settings(**settings).validate(), open_area(raw_root), db)
 
 
 def user_totals(db):
@@ -193,8 +194,8 @@ def test_a_broken_invariant_fails_the_run_and_commits_nothing(raw_root, mongo_db
 def test_a_run_killed_mid_load_is_completed_by_the_next_without_double_counting(raw_root, mongo_db, corpus):
     land(raw_root, corpus, "clicks+0+1+2.jsonl")
     set_watermark(raw_root, HOUR + 1)
-    settings = RunSettings(sink=raw_root, mongo_uri="x", jobs=["user-actions"], runner="inline",
-                           hour="2024-12-29T03", chunk_size=50)
+    settings = run_settings(sink=raw_root, mongo_uri="x", jobs=["user-actions"], runner="inline",
+                            hour="2024-12-29T03", chunk_size=50)
     code, summary = BatchRun(settings, open_area(raw_root), FailingDb(mongo_db, "user_clicks", 3)).execute()
     assert code == EXIT_FAILED and "injected" in summary, summary
     assert 0 < mongo_db.user_clicks.count_documents({})  # some chunks landed

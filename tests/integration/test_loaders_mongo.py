@@ -14,11 +14,12 @@ from corpus import awkward_lines, generated_lines
 from loaders.joboutput import read_job_output
 from loaders.ledger import COMPLETE, batch_status
 from loaders.load import load_batch
-from loaders.user_clicks import COLLECTION
+from loaders.user_clicks import UserClicks
 from reference import reference_user_actions
 from tcp_proxy import Proxy
 
 pytestmark = pytest.mark.integration
+COLLECTION = UserClicks.COLLECTION
 
 
 @pytest.fixture

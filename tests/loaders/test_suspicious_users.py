@@ -10,6 +10,7 @@ from loaders.load import load_batch
 from loaders.queries import suspicious
 from mr.mr_suspicious_users import MRSuspiciousUsers
 from reference import reference_event, reference_suspicious_window
+from run_settings import run_settings
 
 DAY = "2024-12-29"
 
@@ -278,13 +279,13 @@ def test_a_load_that_dies_part_way_is_completed_by_loading_it_again(mongo_db, ru
 
 @pytest.mark.inline_runner
 def test_clickstream_run_passes_its_window_setting_to_the_job(tmp_path):
-    from batch.runner import RunSettings, run_mrjob
+    from batch.runner import run_mrjob
     from loaders.joboutput import output_files, read_job_output
 
     source = tmp_path / "input.jsonl"
     source.write_bytes(b"\n".join(metronome("slow-bot", 30, 240, 20)) + b"\n")
-    settings = RunSettings(sink=str(tmp_path), mongo_uri="mongodb://unused/", jobs=["suspicious-users"],
-                           runner="inline", suspicious_window_hours=5)
+    settings = run_settings(sink=str(tmp_path), mongo_uri="mongodb://unused/", jobs=["suspicious-users"],
+                            runner="inline", suspicious_window_hours=5)
     run_mrjob("suspicious-users", settings, [str(source)], str(tmp_path / "out"))
     lines = [raw for path in output_files([str(tmp_path / "out")]) for raw in open(path, "rb")]
     records = list(read_job_output(lines, {}))

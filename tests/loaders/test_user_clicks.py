@@ -10,8 +10,10 @@ from loaders import bulk
 from loaders.joboutput import read_job_output
 from loaders.ledger import COMPLETE, LOADING, batch_status
 from loaders.load import default_batch_id, load_batch
-from loaders.user_clicks import COLLECTION
+from loaders.user_clicks import UserClicks
 from reference import reference_user_actions
+
+COLLECTION = UserClicks.COLLECTION
 
 
 def job_lines(records):

@@ -3,7 +3,7 @@
 import logging
 from typing import Optional
 
-from fastapi import Query, Request
+from fastapi import Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi_offline import FastAPIOffline

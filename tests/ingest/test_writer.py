@@ -8,7 +8,7 @@ import pytest
 
 import ingest.writer
 from ingest.routing import route
-from ingest.sinks import LocalSink
+from clickstream.storage import LocalStorage as LocalSink
 from ingest.writer import PartitionWriter, recover
 
 TOPIC = "clicks"

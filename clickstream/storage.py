@@ -33,20 +33,25 @@ def parse_uri(uri, option):
     if not isinstance(uri, str) or not uri.strip():
         raise ConfigError("%s: %r; %s" % (option, uri, _EXPECTED))
     if "://" not in uri:
-        return Location("file", "", os.path.abspath(uri))
+        return Location("file", "", _absolute(uri))
     scheme, _, rest = uri.partition("://")
     if scheme == "file":
         if not rest.startswith("/"):
             raise ConfigError("%s: %r is not a file:/// URI; expected file:///absolute/path" % (option, uri))
         if not rest.strip("/"):
             raise ConfigError("%s: %r names no folder; expected file:///path" % (option, uri))
-        return Location("file", "", os.path.abspath(rest))
+        return Location("file", "", _absolute(rest))
     if scheme not in RUNNER_SCHEMES:
         raise ConfigError("%s: %r has an unknown scheme; %s" % (option, uri, _EXPECTED))
     host, _, path = rest.partition("/")
     if not host and not path.strip("/"):
         raise ConfigError("%s: %r names no folder; expected %s:///path" % (option, uri, scheme))
     return Location(scheme, host, posixpath.normpath("/" + path.lstrip("/")))
+
+
+def _absolute(path):
+    path = os.path.abspath(path)
+    return "/" + path.lstrip("/")  # POSIX keeps a leading '//'; one folder, one name
 
 
 def webhdfs_client(settings, needed_by):

@@ -11,7 +11,8 @@ from batch.area import RunArea, manifest_name, open_area, part_name
 from batch.plan import MrStep, commit_revision
 from clickstream.errors import ConfigError, ServiceError
 from clickstream.layout import hour_partition, parse_hour_option
-from clickstream.storage import LocalStorage, WebHdfsStorage
+from clickstream.storage import LocalStorage
+from clickstream.webhdfs import WebHdfsStorage
 from fake_webhdfs import ClientRecorder, FakeWebHdfs
 
 HOUR = parse_hour_option("2024-12-29T03")

@@ -12,7 +12,8 @@ from hdfs.util import HdfsError
 
 from clickstream import config
 from clickstream.errors import ConfigError, ServiceError
-from clickstream.storage import Entry, LocalStorage, Location, WebHdfsStorage, open_storage, parse_uri
+from clickstream.storage import Entry, LocalStorage, Location, open_storage, parse_uri
+from clickstream.webhdfs import WebHdfsStorage
 from fake_webhdfs import ClientRecorder, FakeWebHdfs
 
 SETTINGS = {"webhdfs_url": "http://namenode:9870", "hdfs_user": "etl", "webhdfs_timeout_seconds": 7.5}

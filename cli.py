@@ -264,6 +264,7 @@ def load(job, inputs, mongo_uri, db, batch_id, force, chunk_size, webhdfs_url):
     from pymongo.errors import PyMongoError
 
     from clickstream.display import mask_uri
+    from clickstream.errors import ServiceError
     from loaders.joboutput import JobOutputSource
     from loaders.ledger import BatchContentConflict
     from loaders.load import default_batch_id, load_batch
@@ -272,11 +273,11 @@ def load(job, inputs, mongo_uri, db, batch_id, force, chunk_size, webhdfs_url):
     mongo_uri, db, chunk_size, webhdfs_url = (_mongo_uri(settings), settings["db"], settings["chunk_size"],
                                               settings["webhdfs_url"])
     try:
-        source = JobOutputSource(inputs, webhdfs_url)
+        source = JobOutputSource(inputs, settings)
+    except ServiceError as error:  # WebHDFS refused or did not answer
+        _fail("load: cannot read %s over WebHDFS %s: %s" % (" ".join(inputs), webhdfs_url, error))
     except ClickstreamError as error:
         _fail(str(error), code=2)
-    except Exception as error:  # the hdfs package's HdfsError and requests' connection errors
-        _fail("load: cannot read %s over WebHDFS %s: %s" % (" ".join(inputs), webhdfs_url, error))
     batch_id = batch_id or default_batch_id(job, source.files, describe=source.describe)
     rejected = {}
     try:

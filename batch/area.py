@@ -1,6 +1,6 @@
 """Where `clickstream run` reads and writes: the raw area (hour partitions, watermarks) and the
-derived area, ``<derived root>/<job>/dt=…/hour=…/``, through the ingest's sink adapters (a local
-folder or HDFS over WebHDFS), plus the URIs mrjob's runners take for both.
+derived area, ``<derived root>/<job>/dt=…/hour=…/``, through the storage layer (clickstream/storage.py:
+a local folder or HDFS over WebHDFS), plus the URIs mrjob's runners take for both.
 
 A derived partition folder holds the live revisions' part files (``g<generation>-part-NNNNN``),
 ``_MANIFEST-<generation>.json`` (the latest is the committed state, see batch/plan.py)
@@ -14,9 +14,9 @@ import uuid
 import orjson
 
 from clickstream.errors import ConfigError, ServiceError
-from clickstream.layout import hour_partition, is_hidden, partition_hour
+from clickstream.layout import DERIVED_FOLDER, RAW_SUFFIXES, hour_partition, is_hidden, partition_hour
+from clickstream.storage import open_storage
 
-RAW_SUFFIXES = (".jsonl", ".jsonl.gz")
 WATERMARKS = "_watermarks"
 SUCCESS = "_SUCCESS"
 _MANIFEST_RE = re.compile(r"_MANIFEST-(\d{6,})\.json\Z")
@@ -33,9 +33,9 @@ def part_name(generation, output_name):
 
 
 class RunArea:
-    """One sink root's raw area and its derived area. ``raw`` and ``derived`` are sinks
-    (ingest/sinks.py) rooted at the raw root and the derived root; ``*_uri`` their URIs as mrjob
-    takes them (a local path, or hdfs:///path)."""
+    """One sink root's raw area and its derived area. ``raw`` and ``derived`` are storages
+    (clickstream/storage.py) rooted at the raw root and the derived root; ``*_uri`` their URIs as
+    mrjob takes them (a local path, or hdfs:///path)."""
 
     def __init__(self, raw, derived, raw_uri, derived_uri):
         self.raw = raw
@@ -136,41 +136,13 @@ class RunArea:
         self.derived.delete(temp_relative)
 
 
-def open_area(sink, derived_root=None, webhdfs_url=None, hdfs_user=None):
+def open_area(sink, derived_root=None, webhdfs_url=None, hdfs_user=None, webhdfs_timeout_seconds=None):
     """The RunArea of a ``--sink`` (a path, file:///path or hdfs:///path); ``derived_root``
-    defaults to ``<sink>/derived``. Raises ConfigError for unusable values."""
-    import getpass
-    import os
-
-    from ingest.sinks import HdfsSink, LocalSink
-
+    defaults to ``<sink>/derived``. Both share one WebHDFS client. Raises ConfigError for unusable values."""
     if not sink:
         raise ConfigError("--sink: not given; `clickstream run` needs the raw area's root (path, file:///, hdfs:///)")
-    derived_root = derived_root or sink.rstrip("/") + "/derived"
-    client = None
-
-    def open_one(option, uri):
-        nonlocal client
-        if uri.startswith("hdfs://"):
-            rest = uri[len("hdfs://"):]
-            if not rest.startswith("/") or not rest.strip("/"):
-                raise ConfigError("%s: %r; expected hdfs:///path (the NameNode comes from --webhdfs-url)" % (option, uri))
-            if client is None:
-                if not webhdfs_url:
-                    raise ConfigError("--webhdfs-url: not given and WEBHDFS_URL is unset; %s %r needs it" % (option, uri))
-                from hdfs import InsecureClient
-
-                client = InsecureClient(webhdfs_url, user=hdfs_user or getpass.getuser(), timeout=60)
-            path = "/" + rest.strip("/")
-            return HdfsSink(client, path), "hdfs://" + path
-        if uri.startswith("file://"):
-            uri = uri[len("file://"):]
-        if "://" in uri or not uri.strip():
-            raise ConfigError("%s: %r; expected a path, file:///path or hdfs:///path" % (option, uri))
-        path = os.path.abspath(uri)
-        return LocalSink(path), path
-
-    raw, raw_uri = open_one("--sink", sink)
-    derived, derived_uri = open_one("run.derived_root", derived_root)
-    return RunArea(raw, derived, raw_uri, derived_uri)
-
+    settings = {"webhdfs_url": webhdfs_url, "hdfs_user": hdfs_user, "webhdfs_timeout_seconds": webhdfs_timeout_seconds}
+    raw = open_storage(sink, settings, "--sink")
+    derived = open_storage(derived_root or "%s/%s" % (sink.rstrip("/"), DERIVED_FOLDER), settings, "run.derived_root",
+                           client=getattr(raw, "client", None))
+    return RunArea(raw, derived, raw.runner_uri, derived.runner_uri)

@@ -322,8 +322,7 @@ class BatchRun:
             force = force or ledger.batch_status(
                 self.db, self.collections[job], revision["batch_id"]) == ledger.COMPLETE
             # an HDFS derived area's client (with run's hdfs_user) reads the parts back
-            source = JobOutputSource(uris, self.settings.webhdfs_url,
-                                     hdfs_client=getattr(self.area.derived, "client", None)) if uris else None
+            source = JobOutputSource(uris, hdfs_client=getattr(self.area.derived, "client", None)) if uris else None
             stats = load_batch(self.db, job, source.records(rejected) if source else iter(()), revision["batch_id"],
                                uris, rejected, self.settings.chunk_size, force, revision.get("supersedes", ()),
                                content=content)

@@ -11,7 +11,6 @@ default rotation, in interleaved rounds (median and min-max), and (4) the peak m
 """
 import argparse
 import base64
-import getpass
 import glob
 import os
 import shutil
@@ -35,7 +34,7 @@ from ingest.config import resolve_config
 from ingest.consumer import Ingest
 from ingest.publish import producer_settings, publish
 from ingest.service import configure_logging, consumer_settings
-from ingest.sinks import HdfsSink, LocalSink
+from ingest.sinks import open_sink
 
 PARTITIONS = 3
 UNTIL_IDLE = 2.0
@@ -73,7 +72,7 @@ def bare_loop(bootstrap, topic, expected, settings):
 def ingest_in_process(config):
     """Run the ingest until idle. Returns the seconds it worked (start to last commit, less the
     idle wait that ends it)."""
-    sink = LocalSink(config.sink_root) if config.sink_scheme == "file" else _hdfs_sink(config)
+    sink = open_sink(config)
     consumer = KafkaConsumer(**consumer_settings(config))
     started = time.perf_counter()
     try:
@@ -83,13 +82,6 @@ def ingest_in_process(config):
         consumer.close(autocommit=False)
     assert status == 0, "ingest exited %d" % status
     return elapsed - UNTIL_IDLE
-
-
-def _hdfs_sink(config):
-    from hdfs import InsecureClient
-
-    return HdfsSink(InsecureClient(config.webhdfs_url, user=os.environ.get("HADOOP_USER_NAME") or getpass.getuser(),
-                                   timeout=60), config.sink_root)
 
 
 def _sink_records(lines_by_file):
@@ -116,8 +108,7 @@ def hdfs_sink_checksum(sink):
     def files():
         for path in sink.committed_paths():
             if path.startswith(("dt=", "_rejected/dt=")) and not os.path.basename(path).startswith(("_", ".")):
-                with sink.client.read(sink._abs(path)) as reader:
-                    yield path, reader.read().splitlines()
+                yield path, sink.read(path).splitlines()
     return checksum(_sink_records(files()))
 
 
@@ -151,6 +142,7 @@ def main(argv=None):
     repeat = args.repeat or (2 if args.quick else 3)
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     webhdfs = os.environ.get("WEBHDFS_URL")
+    hdfs_user = os.environ.get("HADOOP_USER_NAME")  # environ={} below keeps the caller's CLICKSTREAM_* out
     if not bootstrap:
         sys.exit("bench_ingest: KAFKA_BOOTSTRAP_SERVERS is unset; run under eval \"$(scripts/stack env)\"")
     configure_logging()
@@ -193,9 +185,9 @@ def main(argv=None):
             if webhdfs:
                 hdfs_config = resolve_config(dict(base, group="bench-hdfs-" + uuid.uuid4().hex[:8],
                                                   sink="hdfs://%s/r%d" % (hdfs_root, round_number),
-                                                  webhdfs_url=webhdfs), environ={})
+                                                  webhdfs_url=webhdfs, hdfs_user=hdfs_user), environ={})
                 seconds["hdfs"].append(ingest_in_process(hdfs_config))
-                hdfs_sum = hdfs_sink_checksum(_hdfs_sink(hdfs_config))
+                hdfs_sum = hdfs_sink_checksum(open_sink(hdfs_config))
                 assert hdfs_sum == bare_sum, "hdfs:// sink %r != bare loop %r" % (hdfs_sum, bare_sum)
             print("  round %d: %s" % (round_number + 1, "  ".join(
                 "%s %.2fs" % (side, values[-1]) for side, values in seconds.items())), flush=True)
@@ -230,9 +222,9 @@ def main(argv=None):
         shutil.rmtree(scratch, ignore_errors=True)
         if webhdfs:
             try:
-                _hdfs_sink(resolve_config(dict(bootstrap_servers=bootstrap, topic=topic, group="x",
-                                               sink="hdfs://" + hdfs_root, webhdfs_url=webhdfs),
-                                          environ={})).delete("")
+                open_sink(resolve_config(dict(bootstrap_servers=bootstrap, topic=topic, group="x",
+                                              sink="hdfs://" + hdfs_root, webhdfs_url=webhdfs, hdfs_user=hdfs_user),
+                                         environ={})).delete("")
             except Exception as error:  # cleanup only; the figures are already printed
                 print("bench_ingest: could not delete %s: %s" % (hdfs_root, error), file=sys.stderr)
 

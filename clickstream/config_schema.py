@@ -51,6 +51,8 @@ SCHEMA = (
     _s(None, "webhdfs_url", str, None, "WebHDFS of the NameNode for hdfs:// paths: http://host:port", check="http_url",
        example="http://localhost:9870"),
     _s(None, "hdfs_user", str, None, "user for WebHDFS requests (default: the login user)", example="hadoop"),
+    _s(None, "webhdfs_timeout_seconds", float, 60.0, "a WebHDFS request fails after this many seconds unanswered",
+       check="positive_seconds"),
     _s(None, "bootstrap_servers", str, None, "Kafka brokers: host:port[,host:port]", example="localhost:9092"),
     _s(None, "topic", str, None, "the Kafka topic of the clickstream", check="topic", example="clicks"),
     _s(None, "mongo_uri", str, None, "MongoDB URI; TLS and auth options pass through (printed masked)",

@@ -10,6 +10,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _PARTITION_RE = re.compile(r"dt=(\d{4}-\d{2}-\d{2})/hour=(\d{2})\Z")
 _HOUR_ARG_RE = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2})\Z")
 _DATE_ARG_RE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+# The suffixes of committed raw data files (plain and gzip); other names in a partition are not read.
+RAW_SUFFIXES = (".jsonl", ".jsonl.gz")
+# `clickstream run` keeps job outputs in <raw root>/derived unless run.derived_root says otherwise.
+DERIVED_FOLDER = "derived"
 
 
 def hour_of(ts):

@@ -25,6 +25,7 @@ class IngestConfig:
     sink: str = DEFAULT_CONFIG["sink"]
     webhdfs_url: str = DEFAULT_CONFIG["webhdfs_url"]
     hdfs_user: str = DEFAULT_CONFIG["hdfs_user"]
+    webhdfs_timeout_seconds: float = DEFAULT_CONFIG["webhdfs_timeout_seconds"]
     until_idle: float = DEFAULT_CONFIG["until_idle"]
     rotate_events: int = DEFAULT_CONFIG["rotate_events"]
     rotate_bytes: int = DEFAULT_CONFIG["rotate_bytes"]

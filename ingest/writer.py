@@ -38,7 +38,7 @@ class _OpenFile:
 
 
 class PartitionWriter:
-    """Buffers and flushes one topic-partition. ``sink`` is a LocalSink or HdfsSink."""
+    """Buffers and flushes one topic-partition. ``sink`` is a storage backend (clickstream/storage.py) rooted at the raw area."""
 
     def __init__(self, sink, topic, partition, next_offset, max_event_ts=None, suffix=".jsonl", gzip_files=False):
         self.sink = sink

@@ -3,21 +3,13 @@
 Malformed rows are counted with a reason, never half-applied.
 """
 import os
+import posixpath
 
 import orjson
 
-
-def output_files(paths):
-    """Expand folders into their visible part files (skipping _SUCCESS, .crc and hidden files)."""
-    for path in paths:
-        if os.path.isdir(path):
-            for name in sorted(os.listdir(path)):
-                if not name.startswith(("_", ".")) and not name.endswith(".crc"):
-                    full = os.path.join(path, name)
-                    if os.path.isfile(full):
-                        yield full
-        else:
-            yield path
+from clickstream.errors import ConfigError
+from clickstream.layout import is_hidden
+from clickstream.storage import LocalStorage, open_storage, parse_uri
 
 
 def parse_output_line(line):
@@ -43,77 +35,60 @@ def read_job_output(lines, rejected):
             rejected[reason] = rejected.get(reason, 0) + 1
 
 
-def hdfs_path(uri):
-    """'hdfs:///a/b' or 'hdfs://namenode:8020/a/b' -> '/a/b'."""
-    rest = uri[len("hdfs://"):]
-    return "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+def is_part_file(name):
+    """Hadoop's output folders hold part files besides _SUCCESS, .crc checksums and hidden names."""
+    return not is_hidden(name) and not name.endswith(".crc")
 
 
-def hdfs_output_files(client, uris):
-    """Expand hdfs:// folders (via a WebHDFS ``hdfs.Client``) into their visible part files: (path, size)."""
-    for uri in uris:
-        path = hdfs_path(uri)
-        status = client.status(path)
-        if status["type"] == "DIRECTORY":
-            for name, child in sorted(client.list(path, status=True)):
-                if child["type"] == "FILE" and not name.startswith(("_", ".")) and not name.endswith(".crc"):
-                    yield path.rstrip("/") + "/" + name, child["length"]
-        else:
-            yield path, status["length"]
+def input_parts(storage, given):
+    """(relative path, size) of one input, the root of ``storage``: a folder's part files in name
+    order, or the file itself. Raises ConfigError quoting ``given`` if it does not exist."""
+    entry = storage.status("")
+    if entry is None:
+        raise ConfigError("load: input %r does not exist" % given)
+    if entry.kind == "file":
+        return [("", entry.size)]
+    return [(name, size) for name, size in sorted(storage.file_sizes("").items()) if is_part_file(name)]
 
 
-def hdfs_lines(client, path):
-    """The lines (bytes) of one HDFS file, streamed."""
-    with client.read(path) as reader:
-        pending = b""
-        for block in iter(lambda: reader.read(1 << 20), b""):
-            pending += block
-            lines = pending.split(b"\n")
-            pending = lines.pop()
-            yield from lines
-        if pending:
-            yield pending
+def output_files(paths):
+    """Expand local folders into their visible part files (skipping _SUCCESS, .crc and hidden files)."""
+    for path in paths:
+        for relative, _size in input_parts(LocalStorage(os.path.abspath(path)), path):
+            yield os.path.join(path, relative) if relative else path
 
 
 class JobOutputSource:
-    """A job's output named by local paths/folders or hdfs:// URIs: its files, their lines, and
-    what identifies them (for the default batch id). Raises ConfigError for unusable inputs."""
+    """A job's output named by local paths/folders or hdfs:/// URIs: its files, their lines, and
+    what identifies them (for the default batch id). Raises ConfigError for unusable inputs.
 
-    def __init__(self, inputs, webhdfs_url=None, hdfs_client=None):
-        from clickstream.errors import ConfigError
+    ``settings``: the mapping open_storage reads (webhdfs_url, hdfs_user, webhdfs_timeout_seconds) for
+    hdfs:/// inputs; ``hdfs_client``: an open WebHDFS client to read them with instead (a run's)."""
 
-        remote = [path for path in inputs if "://" in path]
-        if remote and len(remote) != len(inputs):
+    def __init__(self, inputs, settings=None, hdfs_client=None):
+        schemes = {parse_uri(path, "load").scheme for path in inputs}
+        if len(schemes) > 1:
             raise ConfigError("load: mix of local and remote inputs; give either local paths or hdfs:/// URIs")
-        if remote:
-            if not all(path.startswith("hdfs://") for path in remote):
-                raise ConfigError("load: %r: only local paths and hdfs:/// URIs are supported" % remote[0])
-            if hdfs_client is None:
-                if not webhdfs_url:
-                    raise ConfigError("load: --webhdfs-url (or WEBHDFS_URL) is needed to read %r" % remote[0])
-                from hdfs import InsecureClient
-
-                hdfs_client = InsecureClient(webhdfs_url, user=os.environ.get("HADOOP_USER_NAME") or None)
-            self._client = hdfs_client
-            self.sizes = dict(hdfs_output_files(hdfs_client, remote))
-            self.files = list(self.sizes)
-        else:
-            for path in inputs:
-                if not os.path.exists(path):
-                    raise ConfigError("load: input %r does not exist" % path)
-            self._client = None
-            self.files = list(output_files(inputs))
-            self.sizes = {path: os.path.getsize(path) for path in self.files}
+        self.remote = schemes != {"file"}
+        self.files, self.sizes, self._where = [], {}, {}
+        for path in inputs:
+            storage = open_storage(path, settings, "load", client=hdfs_client)
+            hdfs_client = getattr(storage, "client", None)  # one client for every input
+            for relative, size in input_parts(storage, path):
+                if self.remote:
+                    name = posixpath.join(storage.root, relative) if relative else storage.root
+                else:
+                    name = os.path.join(path, relative) if relative else path
+                self.files.append(name)
+                self.sizes[name] = size
+                self._where[name] = (storage, relative)
 
     def describe(self, path):
-        return (path if self._client else os.path.abspath(path), self.sizes[path])
+        return (path if self.remote else os.path.abspath(path), self.sizes[path])
 
     def lines(self, path):
-        if self._client is not None:
-            yield from hdfs_lines(self._client, path)
-            return
-        with open(path, "rb") as stream:
-            yield from stream
+        storage, relative = self._where[path]
+        return storage.lines(relative)
 
     def content(self):
         """What identifies this output in the load ledger: {'output_sha256': digest of every file's

@@ -10,11 +10,8 @@ import os
 import posixpath
 
 from clickstream.errors import ConfigError
-from clickstream.layout import hour_partition, is_hidden, parse_date_option, parse_hour_option
-
-RAW_SUFFIXES = (".jsonl", ".jsonl.gz")
-# Schemes whose folders the runners list themselves (mrjob's filesystems).
-REMOTE_SCHEMES = ("hdfs://", "s3://", "s3a://", "gs://")
+from clickstream.layout import RAW_SUFFIXES, hour_partition, is_hidden, parse_date_option, parse_hour_option
+from clickstream.storage import parse_uri
 
 
 def selected_hours(date=None, hour=None):
@@ -27,18 +24,10 @@ def selected_hours(date=None, hour=None):
 
 
 def local_root(sink):
-    """A local ``--sink`` (path or ``file:///path``) -> the path; None for a remote URI."""
-    if sink.startswith("file://"):
-        path = sink[len("file://"):]
-        if not path.startswith("/"):
-            raise ConfigError("--sink: %r is not a file:/// URI; expected file:///absolute/path" % (sink,))
-        return path
-    if "://" in sink:
-        if not sink.startswith(REMOTE_SCHEMES):
-            raise ConfigError("--sink: %r has an unknown scheme; expected a path, file:///, or hdfs:///"
-                              % (sink,))
-        return None
-    return sink
+    """A local ``--sink`` (path or ``file:///path``) -> the absolute path; None for a URI the
+    runners list themselves (hdfs://, s3://, s3a://, gs://). Raises ConfigError for others."""
+    location = parse_uri(sink, "--sink")
+    return location.path if location.scheme == "file" else None
 
 
 def remote_partition_uris(sink, hours, whole_days):

@@ -62,7 +62,8 @@ def test_generate_defaults_are_the_generators():
             assert spec[renamed.get(setting.key, setting.key)] == setting.default, setting.name
 
 
-SHARED = {"sink", "webhdfs_url", "hdfs_user", "bootstrap_servers", "topic", "mongo_uri", "db", "runner"}
+SHARED = {"sink", "webhdfs_url", "hdfs_user", "webhdfs_timeout_seconds", "bootstrap_servers", "topic", "mongo_uri",
+          "db", "runner"}
 LOAD = {"chunk_size", "server_selection_timeout_ms"}
 RUN = {"jobs", "lock_stale_seconds", "derived_root", "mrjob_conf", "max_backfill_hours",
        "session_gap_minutes", "max_session_hours", "suspicious_window_hours"}

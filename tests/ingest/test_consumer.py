@@ -11,7 +11,7 @@ from kafka.errors import IllegalStateError, KafkaTimeoutError
 from clickstream.errors import ServiceError
 from ingest.config import resolve_config
 from ingest.consumer import Ingest
-from ingest.sinks import LocalSink
+from clickstream.storage import LocalStorage as LocalSink
 
 TOPIC = "clicks"
 

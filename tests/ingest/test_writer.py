@@ -9,7 +9,7 @@ import pytest
 import ingest.writer
 from ingest.recovery import recover
 from ingest.routing import route
-from ingest.sinks import LocalSink
+from clickstream.storage import LocalStorage as LocalSink
 from ingest.writer import PartitionWriter
 
 TOPIC = "clicks"

@@ -193,7 +193,7 @@ def run(hour, date, latest_complete, backfill, jobs, runner, sink, mongo_uri, db
             settings, hour=hour, date=date, backfill=backfill or None, latest_complete=latest_complete, force=force,
             ignore_watermark=ignore_watermark, command=["clickstream", "run"] + sys.argv[2:]).validate()
         area = open_area(run_settings.sink, run_settings.derived_root, run_settings.webhdfs_url,
-                         run_settings.hdfs_user)
+                         run_settings.hdfs_user, run_settings.webhdfs_timeout_seconds)
     except ConfigError as error:
         _fail(str(error), code=2)
     kept_log = quiet_mrjob(verbose)
@@ -442,7 +442,8 @@ def dashboard(mongo_uri, db, sink, host, port):
 
     settings = _settings("query", mongo_uri=mongo_uri, db=db, sink=sink)
     serve(_mongo_uri(settings), settings["db"], host, port, sink=settings["sink"], webhdfs_url=settings["webhdfs_url"],
-          hdfs_user=settings["hdfs_user"], echo=lambda text: click.echo(text, err=True))
+          hdfs_user=settings["hdfs_user"], webhdfs_timeout_seconds=settings["webhdfs_timeout_seconds"],
+          echo=lambda text: click.echo(text, err=True))
 
 
 @main.command()
@@ -463,7 +464,7 @@ def report(html_path, day, mongo_uri, db, sink):
 
     def write(database):
         sources = make_sources(database.client, database.name, settings["sink"], webhdfs_url=settings["webhdfs_url"],
-                               hdfs_user=settings["hdfs_user"])
+                               hdfs_user=settings["hdfs_user"], webhdfs_timeout_seconds=settings["webhdfs_timeout_seconds"])
         return write_report(database, html_path, day, sources.open_area, settings["sink"])
 
     try:

@@ -42,6 +42,7 @@ class RunSettings:
     derived_root: str
     webhdfs_url: str
     hdfs_user: str
+    webhdfs_timeout_seconds: float
     mrjob_conf: str
     chunk_size: int
     lock_stale_seconds: float

@@ -17,14 +17,15 @@ def is_loopback(host):
         return host == "localhost"
 
 
-def make_sources(client, db_name, sink=None, derived_root=None, webhdfs_url=None, hdfs_user=None, max_age=None):
+def make_sources(client, db_name, sink=None, derived_root=None, webhdfs_url=None, hdfs_user=None, max_age=None,
+                 webhdfs_timeout_seconds=None):
     """The views' Sources over ``client[db_name]``; the raw area opened on demand when ``sink`` is set."""
     from dashboard.views import Sources
 
     def open_raw_area():
         from batch.area import open_area
 
-        return open_area(sink, derived_root, webhdfs_url, hdfs_user)
+        return open_area(sink, derived_root, webhdfs_url, hdfs_user, webhdfs_timeout_seconds)
 
     return Sources(client[db_name], open_area=open_raw_area if sink else None, sink=sink, max_age=max_age)
 
@@ -43,7 +44,7 @@ def warm(sources):
 
 
 def serve(mongo_uri, db_name, host="127.0.0.1", port=8050, sink=None, derived_root=None, webhdfs_url=None,
-          hdfs_user=None, echo=print):
+          hdfs_user=None, echo=print, webhdfs_timeout_seconds=None):
     """Serve until interrupted."""
     import pymongo
     import uvicorn
@@ -52,7 +53,8 @@ def serve(mongo_uri, db_name, host="127.0.0.1", port=8050, sink=None, derived_ro
 
     client = pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=SERVER_SELECTION_MS,
                                  connectTimeoutMS=SERVER_SELECTION_MS)
-    sources = make_sources(client, db_name, sink, derived_root, webhdfs_url, hdfs_user)
+    sources = make_sources(client, db_name, sink, derived_root, webhdfs_url, hdfs_user,
+                           webhdfs_timeout_seconds=webhdfs_timeout_seconds)
     app = create_app(sources, mongo_uri, db_name)
     echo("clickstream dashboard on http://%s:%d/ over %s, database %s (API docs: /docs)"
          % (host if ":" not in host else "[%s]" % host, port, mask_uri(mongo_uri), db_name))

@@ -9,7 +9,7 @@ from clickstream.errors import ServiceError
 from ingest.config import resolve_config
 from ingest.resume import PartitionResumer
 from ingest.routing import route
-from ingest.sinks import LocalSink
+from clickstream.storage import LocalStorage as LocalSink
 from ingest.writer import PartitionWriter
 
 TOPIC = "clicks"

@@ -6,7 +6,7 @@ from kafka.errors import KafkaConnectionError
 from ingest.config import resolve_config
 from ingest.recovery import encode_manifest, manifest_path
 from ingest.service import connect_consumer, consumer_settings, show_status
-from ingest.sinks import LocalSink
+from clickstream.storage import LocalStorage as LocalSink
 
 
 def config_for(**settings):

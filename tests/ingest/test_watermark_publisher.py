@@ -5,7 +5,7 @@ import pytest
 from clickstream.errors import ServiceError
 from clickstream.events import parse_ts
 from ingest.recovery import encode_manifest, manifest_path
-from ingest.sinks import LocalSink
+from clickstream.storage import LocalStorage as LocalSink
 from ingest.watermark_publisher import WatermarkPublisher
 from ingest.watermark_store import read_watermark, write_watermark
 

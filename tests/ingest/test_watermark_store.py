@@ -5,7 +5,7 @@ import pytest
 import ingest.watermark_store
 from clickstream.errors import ServiceError
 from ingest.recovery import encode_manifest, manifest_path
-from ingest.sinks import LocalSink
+from clickstream.storage import LocalStorage as LocalSink
 from ingest.watermark_store import read_watermark, status_lines, watermark_path, write_watermark
 
 DOCUMENT = {"topic": "clicks", "watermark_us": 1_735_466_400_000_000, "watermark": "2024-12-29T10:00:00Z",

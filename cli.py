@@ -4,7 +4,8 @@ import sys
 
 import click
 
-from clickstream.config_schema import SETTINGS, STACK_ENV
+from clickstream.config import env_names
+from clickstream.config_schema import SETTINGS
 from clickstream.errors import ClickstreamError, ConfigError
 from mr.catalog import mr_command_help
 
@@ -50,8 +51,7 @@ def _schema_options(*names):
     def decorate(command):
         for name in reversed(names):
             setting = SETTINGS[name]
-            env = ["CLICKSTREAM_" + setting.key.upper()] + list(STACK_ENV.get(setting.key, ()))
-            text = "%s (or env %s)" % (setting.doc, " / ".join(env))
+            text = "%s (or env %s)" % (setting.doc, " / ".join(env_names(setting)))
             if setting.default not in (None, [], ""):
                 text += _default(name)
             kind = click.Choice(setting.choices) if setting.choices and setting.kind is str else (

@@ -180,6 +180,18 @@ def test_help_shows_the_schema_defaults(cli):
     assert "[default: clickstream_db]" in cli.invoke(main, ["query", "top-users", "--help"]).output
 
 
+def test_help_names_the_env_variables_the_config_reads(cli, monkeypatch, no_config_env):
+    import re
+
+    from clickstream.config import effective
+
+    text = " ".join(cli.invoke(main, ["ingest", "--help"]).output.split())
+    named = re.search(r"--rotate-events INTEGER .*?\(or env (\w+)\)", text).group(1)
+    monkeypatch.setenv(named, "77")
+    assert effective("ingest", {})["rotate_events"] == 77
+    assert "KAFKA_BOOTSTRAP_SERVERS" in text
+
+
 def test_mongo_commands_need_a_uri_from_somewhere(cli, no_config_env):
     for command in (["query", "top-users"], ["load", "user-actions", "."]):
         result = cli.invoke(main, command)

@@ -150,15 +150,19 @@ _hadoop_write_conf() {
     yarn.scheduler.minimum-allocation-mb 128 \
     yarn.scheduler.maximum-allocation-mb "$YARN_MEMORY_MB" \
     yarn.scheduler.maximum-allocation-vcores "$YARN_VCORES" \
-    yarn.log-aggregation-enable false \
-    mapreduce.shuffle.port 0
+    yarn.log-aggregation-enable false
   # One queue, and room for a second job's ApplicationMaster (the default allows 10% of memory).
   _hadoop_site "$conf/capacity-scheduler.xml" \
     yarn.scheduler.capacity.root.queues default \
     yarn.scheduler.capacity.root.default.capacity 100 \
     yarn.scheduler.capacity.root.default.maximum-capacity 100 \
     yarn.scheduler.capacity.maximum-am-resource-percent 0.5
+  # mapreduce.shuffle.port belongs here, not in yarn-site.xml: the NodeManager's shuffle loads
+  # mapred-default.xml (port 13562) after yarn-site.xml, so only mapred-site.xml overrides it. A free
+  # port lets two stacks run on one machine. (The shuffle binds every interface: Hadoop 3.4 has no
+  # address setting for it.)
   _hadoop_site "$conf/mapred-site.xml" \
+    mapreduce.shuffle.port 0 \
     mapreduce.framework.name yarn \
     mapreduce.jobhistory.address "$host:$JOBHISTORY_PORT" \
     mapreduce.jobhistory.webapp.address "$host:$JOBHISTORY_WEB_PORT" \

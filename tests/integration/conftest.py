@@ -28,6 +28,27 @@ def webhdfs_url():
 
 
 @pytest.fixture
+def hdfs_client(webhdfs_url):
+    """A WebHDFS client of the stack's HDFS, as the login user."""
+    import getpass
+
+    from hdfs import InsecureClient
+
+    return InsecureClient(webhdfs_url, user=getpass.getuser())
+
+
+@pytest.fixture
+def hdfs_folder(hdfs_client, request):
+    """A fresh HDFS folder named after the test module, removed afterwards."""
+    import uuid
+
+    path = "/test/%s-%s" % (request.module.__name__.rpartition(".")[2], uuid.uuid4().hex)
+    hdfs_client.makedirs(path)
+    yield path
+    hdfs_client.delete(path, recursive=True)
+
+
+@pytest.fixture
 def hadoop_home():
     return service_env("HADOOP_HOME")
 

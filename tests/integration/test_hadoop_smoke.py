@@ -1,18 +1,15 @@
 """The stack's Hadoop: `hadoop fs` sees what WebHDFS wrote, the ResourceManager reports its
 NodeManager, and mrjob's hadoop runner runs a real Hadoop streaming job on YARN over input on HDFS."""
 import collections
-import getpass
 import importlib.util
 import json
 import os
 import posixpath
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
-from hdfs import InsecureClient
 
 from test_yarn_support import assert_on_yarn, resourcemanager_url, rm_get  # noqa: F401
 
@@ -35,16 +32,13 @@ def load_job_class(path, name):
 
 
 @pytest.fixture
-def client(webhdfs_url):
-    return InsecureClient(webhdfs_url, user=getpass.getuser())
+def client(hdfs_client):
+    return hdfs_client
 
 
 @pytest.fixture
-def folder(client):
-    path = "/smoke/hadoop-%s" % uuid.uuid4().hex
-    client.makedirs(path)
-    yield path
-    client.delete(path, recursive=True)
+def folder(hdfs_folder):
+    return hdfs_folder
 
 
 def hadoop(hadoop_home, *args):
@@ -57,7 +51,7 @@ def hadoop(hadoop_home, *args):
 def test_hadoop_fs_sees_webhdfs_writes(hadoop_home, client, folder):
     client.write(posixpath.join(folder, "hello.txt"), data=b"hello hdfs\n")
 
-    root = hadoop(hadoop_home, "fs", "-ls", "/smoke")
+    root = hadoop(hadoop_home, "fs", "-ls", posixpath.dirname(folder))
     assert root.returncode == 0, root.stderr
     assert folder in root.stdout.split()
 

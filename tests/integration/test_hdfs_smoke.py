@@ -1,10 +1,8 @@
 """HDFS over WebHDFS, as the ingest uses it: write, read back, list, rename."""
-import getpass
 import posixpath
-import uuid
 
 import pytest
-from hdfs import HdfsError, InsecureClient
+from hdfs import HdfsError
 
 pytestmark = pytest.mark.integration
 
@@ -13,16 +11,13 @@ PAYLOAD = (bytes(range(256)) + "clic\u00e9 \u2192 \U0001f600\r\n".encode("utf-8"
 
 
 @pytest.fixture
-def client(webhdfs_url):
-    return InsecureClient(webhdfs_url, user=getpass.getuser())
+def client(hdfs_client):
+    return hdfs_client
 
 
 @pytest.fixture
-def folder(client):
-    path = "/smoke/hdfs-%s" % uuid.uuid4().hex
-    client.makedirs(path)
-    yield path
-    client.delete(path, recursive=True)
+def folder(hdfs_folder):
+    return hdfs_folder
 
 
 def read(client, path):

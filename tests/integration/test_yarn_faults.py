@@ -1,7 +1,6 @@
 """Faults on the stack's YARN: a map task's Python SIGKILLed mid-task is retried by YARN to the
 exact answer; a job whose tasks always fail makes `clickstream run` exit 1 with the task's error
 in its one summary line, and loads nothing for that hour."""
-import getpass
 import importlib.util
 import json
 import os
@@ -17,7 +16,6 @@ from pathlib import Path
 
 import pymongo
 import pytest
-from hdfs import InsecureClient
 from mrjob.protocol import JSONProtocol
 
 from corpus import generated_lines
@@ -34,18 +32,15 @@ TASK_ERROR = "clickstream test: this task always fails"
 
 
 @pytest.fixture
-def client(hadoop_home, webhdfs_url):
+def client(hadoop_home, hdfs_client):
     if not os.environ.get("MRJOB_CONF"):
         pytest.skip("MRJOB_CONF unset; run under `eval \"$(scripts/stack env)\"`")
-    return InsecureClient(webhdfs_url, user=getpass.getuser())
+    return hdfs_client
 
 
 @pytest.fixture
-def folder(client):
-    path = "/test/yarn-faults-%s" % uuid.uuid4().hex
-    client.makedirs(path)
-    yield path
-    client.delete(path, recursive=True)
+def folder(hdfs_folder):
+    return hdfs_folder
 
 
 def load_job_class(path, name):

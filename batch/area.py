@@ -101,6 +101,31 @@ class RunArea:
     def output_names(self, temp_relative):
         return [name for name in self.derived.list(temp_relative) if not is_hidden(name)]
 
+    def split_output(self, job, temp_relative):
+        """A ``--by-partition`` launch's output (mr/partition_tags.py) -> {partition: (temp folder,
+        counters)}: each hour's lines go to parts named as the launch's in a temp folder of its own,
+        so each hour commits and loads exactly as if its own launch had written them. An hour
+        whose records were all rejected has a folder without parts."""
+        from mr.partition_tags import counters_of, split_tagged_lines
+
+        folders, tallies = {}, {}
+        try:
+            for name in sorted(self.output_names(temp_relative)):
+                by_partition = {}  # one part file's lines at a time: memory is one part, not the output
+                split_tagged_lines(self.derived.lines("%s/%s" % (temp_relative, name)), by_partition, tallies)
+                for partition, lines in sorted(by_partition.items()):
+                    if partition not in folders:
+                        folders[partition] = self.new_output(job)[0]
+                    self.derived.write_file("%s/%s" % (folders[partition], name), b"".join(lines))
+        except BaseException:
+            for folder in folders.values():
+                self.discard(folder)
+            raise
+        for partition in tallies:
+            if partition not in folders:
+                folders[partition] = self.new_output(job)[0]
+        return {partition: (folder, counters_of(tallies.get(partition, {}))) for partition, folder in folders.items()}
+
     def commit(self, job, partition, temp_relative, manifest):
         """Move the temp output's parts into the partition folder under ``manifest``'s generation
         (their names must be the manifest's new parts), then rename the manifest into place."""

@@ -51,12 +51,16 @@ def incomplete_hours(hours, complete_before):
     return [hour for hour in hours if hour >= complete_before]
 
 
-def latest_pending(candidate_hours, is_done):
-    """The newest hour of ``candidate_hours`` for which ``is_done(hour)`` is false, or None."""
-    for hour in sorted(candidate_hours, reverse=True):
-        if not is_done(hour):
-            return hour
-    return None
+def pending_hours(candidate_hours, is_done):
+    """The hours of ``candidate_hours`` for which ``is_done(hour)`` is false, oldest first."""
+    return [hour for hour in sorted(candidate_hours) if not is_done(hour)]
+
+
+def launch_groups(hours, hours_per_launch):
+    """The hours in order, in groups of at most ``hours_per_launch``: each group's hours share a
+    lock set and one job launch per job (per step round)."""
+    hours = list(hours)
+    return [hours[start:start + hours_per_launch] for start in range(0, len(hours), hours_per_launch)]
 
 
 # --- revisions of one (job, partition) ------------------------------------------------------------

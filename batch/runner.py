@@ -1,6 +1,11 @@
 """`clickstream run`: for each selected hour and job, run the job over the raw partition, commit
 its output to the derived area, load it as the partition's batch, and reconcile the counts.
 
+Many hours (``--date``, ``--backfill``, ``--latest-complete`` catching up) take one job launch per
+job for up to ``run.hours_per_launch`` hours, not one per hour: the launch tags every record with
+its hour partition (mr/partition_tags.py), and its output is split back into hours, each
+committed, loaded and reconciled with its own batch id and counts, exactly as its own launch would.
+
 Exit codes, for cron: 0 done (or nothing to do), 1 a step failed or an invariant broke, 2 bad
 configuration, 75 (EX_TEMPFAIL) an hour is not complete yet or another run holds its lock.
 """
@@ -8,6 +13,7 @@ import logging
 import os
 import time
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 
@@ -47,6 +53,7 @@ class RunSettings:
     chunk_size: int
     lock_stale_seconds: float
     max_backfill_hours: int
+    hours_per_launch: int
     session_gap_minutes: float
     max_session_hours: float
     suspicious_window_hours: int
@@ -94,6 +101,7 @@ class Outcome:
     def __init__(self):
         self.hours_done = []
         self.mr_steps = 0
+        self.launches = 0  # job launches: one per job and group of hours, so at most mr_steps
         self.loads = 0
         self.up_to_date = 0
         self.empty = 0
@@ -125,13 +133,13 @@ class Outcome:
     def totals(self):
         """The figures the run record keeps."""
         return {"hours": [hour_partition(hour) for hour in self.hours_done], "mr_steps": self.mr_steps,
-                "loads": self.loads, "events": self.events, "up_to_date": self.up_to_date, "empty": self.empty,
+                "launches": self.launches, "loads": self.loads, "events": self.events, "up_to_date": self.up_to_date, "empty": self.empty,
                 "locked": self.locked, "waiting": self.waiting, "failure": self.failure}
 
     def summary(self, seconds):
-        text = "clickstream run: %s; %s: %d job runs (%d events), %d loads, %d up to date, %d without data in %.1fs" % (
-            self.status(), self.hours_text(), self.mr_steps, self.events, self.loads, self.up_to_date, self.empty,
-            seconds)
+        text = ("clickstream run: %s; %s: %d job runs in %d launches (%d events), %d loads, %d up to date, "
+                "%d without data in %.1fs" % (self.status(), self.hours_text(), self.mr_steps, self.launches, self.events,
+                                              self.loads, self.up_to_date, self.empty, seconds))
         if self.locked:
             text += "; locked: " + "; ".join(self.locked)
         if self.waiting:
@@ -182,8 +190,7 @@ class BatchRun:
                 self.outcome.waiting = why
                 return []
             candidates = self.area.hours_with_data(before - settings.max_backfill_hours, before)
-            hour = plan.latest_pending(candidates, self.hour_done)
-            return [] if hour is None else [hour]
+            return plan.pending_hours(candidates, self.hour_done)
         hours = plan.explicit_hours(settings.hour, settings.date, settings.backfill, settings.max_backfill_hours)
         pending = plan.incomplete_hours(hours, before)
         if pending:
@@ -217,8 +224,8 @@ class BatchRun:
         started = time.monotonic()
         self.record = RunRecord(self.db, self.run_id, self.settings.command, os.getpid())
         try:
-            for hour in self.select_hours():
-                self.process_hour(hour)
+            for hours in plan.launch_groups(self.select_hours(), self.settings.hours_per_launch):
+                self.process_hours(hours)
                 if self.outcome.failure:
                     break
         except ClickstreamError as error:  # StepFailed, LockLost, PartitionChanged, a sink's ServiceError
@@ -227,47 +234,92 @@ class BatchRun:
         self.record.finish(self.outcome.status(), self.outcome.exit_code(), summary, self.outcome.totals())
         return self.outcome.exit_code(), summary
 
-    def process_hour(self, hour):
-        partition = hour_partition(hour)
-        try:
-            lock = PartitionLock(self.db, partition, self.run_id, self.settings.lock_stale_seconds)
-            with lock:
-                raw_files = self.area.raw_files(hour)
-                for job in self.settings.jobs:
-                    lock.check()
-                    self.process(job, hour, partition, raw_files, lock)
-        except LockHeld as error:
-            self.outcome.locked.append(str(error))
-            self.log("skipped %s: %s" % (partition, error))
-            return
-        self.outcome.hours_done.append(hour)
+    def process_hours(self, hours):
+        """Lock the hours (one held by another run is skipped), then take every job through them."""
+        with ExitStack() as held:
+            locks = {}
+            for hour in hours:
+                lock = PartitionLock(self.db, hour_partition(hour), self.run_id, self.settings.lock_stale_seconds)
+                try:
+                    held.enter_context(lock)
+                except LockHeld as error:
+                    self.outcome.locked.append(str(error))
+                    self.log("skipped %s: %s" % (hour_partition(hour), error))
+                    continue
+                locks[hour] = lock
+            raw_files = {hour: self.area.raw_files(hour) for hour in locks}
+            for job in self.settings.jobs:
+                self.process_job(job, raw_files, locks)
+        self.outcome.hours_done.extend(sorted(locks))
 
-    def process(self, job, hour, partition, raw_files, lock):
+    def process_job(self, job, raw_files, locks):
+        """One job over the locked hours: plan each hour's steps, run the n-th step of every hour in
+        one launch, then load what each hour has not loaded yet."""
         additive = self.additive[job]
+        hours = sorted(locks)
+        work = {}
+        for hour in hours:
+            locks[hour].check()
+            work[hour] = self.plan_hour(job, hour, raw_files[hour], additive)
+        for number in range(max((len(item.steps) for item in work.values()), default=0)):
+            for lock in locks.values():
+                lock.check()
+            self.run_steps(job, [(hour, work[hour]) for hour in hours if len(work[hour].steps) > number], number)
+        for hour in hours:
+            item = work[hour]
+            loads = plan.plan_loads(item.manifest, self.batch_complete(job, item.manifest), item.redone)
+            for revision in loads:
+                locks[hour].check()
+                self.load_revision(job, item.partition, revision, force=revision["revision"] in item.redone)
+            if not raw_files[hour] and not item.manifest:
+                self.outcome.empty += 1
+            elif not item.steps and not loads:
+                self.outcome.up_to_date += 1
+                self.log("%s %s: up to date" % (job, item.partition))
+
+    def plan_hour(self, job, hour, raw_files, additive):
+        partition = hour_partition(hour)
         manifest = self.area.manifest(job, partition)
         if manifest:
             self.area.tidy(job, partition, manifest)
         if not (self.settings.force and not additive):
             plan.check_unchanged(partition, raw_files, manifest)
-        steps = plan.plan_mr(manifest, raw_files, additive, self.settings.force)
-        redone = set()
-        for step in steps:
-            lock.check()
-            manifest = self.run_step(job, hour, partition, step, manifest)
-            if step.replaces:
-                redone.add(step.revision)
-        loads = plan.plan_loads(manifest, self.batch_complete(job, manifest), redone)
-        for revision in loads:
-            lock.check()
-            self.load_revision(job, partition, revision, force=revision["revision"] in redone)
-        if not raw_files and not manifest:
-            self.outcome.empty += 1
-        elif not steps and not loads:
-            self.outcome.up_to_date += 1
-            self.log("%s %s: up to date" % (job, partition))
+        return HourWork(hour, partition, manifest, plan.plan_mr(manifest, raw_files, additive, self.settings.force))
 
-    def run_step(self, job, hour, partition, step, manifest):
-        """Run the job for one MrStep, check its counters, commit; returns the new manifest."""
+    def run_steps(self, job, items, number):
+        """Run step ``number`` of each (hour, HourWork) in one launch, then commit each hour's part:
+        a lone hour's launch writes its output as it is; several hours' is split by hour."""
+        if len(items) == 1:
+            hour, item = items[0]
+            self.run_step(job, hour, item, item.steps[number])
+            return
+        temp_relative, output_uri = self.area.new_output(job)
+        inputs = [uri for hour, item in items for uri in self.area.input_uris(hour, item.steps[number].inputs)]
+        span = "%s..%s (%d hours, one launch)" % (items[0][1].partition, items[-1][1].partition, len(items))
+        started = time.monotonic()
+        try:
+            self.job_runner(job, self.settings, inputs, output_uri, by_partition=True)
+            split = self.area.split_output(job, temp_relative)
+        except Exception as error:
+            for _hour, item in items:
+                self._step(job, item.partition, item.steps[number].revision, "mr", "failed", started,
+                           error=_first_line(error), launch=span)
+            raise StepFailed("%s %s: the job failed: %s" % (job, span, _first_line(error))) from error
+        finally:
+            self.area.discard(temp_relative)
+        self.outcome.launches += 1
+        try:
+            for hour, item in items:
+                folder, counters = split.pop(item.partition, (None, {}))
+                if folder is None:  # no file of the hour reached the launch's output: nothing reconciles
+                    folder = self.area.new_output(job)[0]
+                self.commit_step(job, hour, item, item.steps[number], folder, counters, started, launch=span)
+        finally:
+            for folder, _counters in split.values():  # an hour the launch was not asked for, or a failed commit's rest
+                self.area.discard(folder)
+
+    def run_step(self, job, hour, item, step):
+        """Run the job for one hour's MrStep alone, then commit it."""
         temp_relative, output_uri = self.area.new_output(job)
         inputs = self.area.input_uris(hour, step.inputs)
         started = time.monotonic()
@@ -275,29 +327,40 @@ class BatchRun:
             counters = self.job_runner(job, self.settings, inputs, output_uri)
         except Exception as error:
             self.area.discard(temp_relative)
-            self._step(job, partition, step.revision, "mr", "failed", started, error=_first_line(error))
-            raise StepFailed("%s %s r%d: the job failed: %s" % (job, partition, step.revision, _first_line(error))) from error
+            self._step(job, item.partition, step.revision, "mr", "failed", started, error=_first_line(error))
+            raise StepFailed("%s %s r%d: the job failed: %s" % (job, item.partition, step.revision,
+                                                                _first_line(error))) from error
+        self.outcome.launches += 1
+        self.commit_step(job, hour, item, step, temp_relative, counters, started)
+
+    def commit_step(self, job, hour, item, step, temp_relative, counters, started, **details):
+        """Check one hour's counters of a step, commit its output; updates ``item.manifest``."""
+        partition = item.partition
         invariants = mr_invariants(counters)
         counts = dict(counters.get("clickstream", {}), rejected=sum(counters.get("clickstream rejected", {}).values()))
         if broken(invariants):
             self.area.discard(temp_relative)
-            self._step(job, partition, step.revision, "mr", "failed", started, counts=counts, invariants=invariants)
+            self._step(job, partition, step.revision, "mr", "failed", started, counts=counts, invariants=invariants,
+                       **details)
             raise StepFailed("%s %s r%d: invariant broken: %s" % (job, partition, step.revision, _describe(invariants)))
-        generation = plan.next_generation(manifest)
-        updated = plan.commit_revision(manifest, job, partition, step,
+        generation = plan.next_generation(item.manifest)
+        updated = plan.commit_revision(item.manifest, job, partition, step,
                                        [part_name(generation, name) for name in self.area.output_names(temp_relative)],
                                        counts, datetime.now(timezone.utc).isoformat())
         self.area.commit(job, partition, temp_relative, updated)
         self.area.tidy(job, partition, updated)
+        item.manifest = updated
+        if step.replaces:
+            item.redone.add(step.revision)
         self.outcome.mr_steps += 1
         self.outcome.events_by_hour[partition] = max(self.outcome.events_by_hour.get(partition, 0),
                                                      counts.get("events valid", 0))
         self._step(job, partition, step.revision, "mr", "ok", started, counts=counts, invariants=invariants,
-                   kind=step.kind, files=len(step.inputs))
-        self.log("%s %s r%d (%s, %d files): %d lines, %d events, %d rejected" % (
-            job, partition, step.revision, step.kind, len(step.inputs), counts.get("lines read", 0),
+                   kind=step.kind, files=len(step.inputs), **details)
+        self.log("%s %s r%d (%s, %d files%s): %d lines, %d events, %d rejected" % (
+            job, partition, step.revision, step.kind, len(step.inputs),
+            ", launched with %s" % details["launch"] if details else "", counts.get("lines read", 0),
             counts.get("events valid", 0), counts["rejected"]))
-        return updated
 
     def load_revision(self, job, partition, revision, force):
         from loaders.load import loader_for
@@ -350,6 +413,17 @@ class BatchRun:
                                    "status": status, "seconds": round(time.monotonic() - started, 3)}, **details))
 
 
+@dataclass
+class HourWork:
+    """One (job, hour) in a run: its partition, committed manifest (updated as steps commit), the
+    MrSteps it needs, and the revisions this run recomputed (their loads are forced)."""
+    hour: int
+    partition: str
+    manifest: dict
+    steps: list
+    redone: set = field(default_factory=set)
+
+
 def revision_content(revision):
     """What a derived revision was computed from, as the load ledger records it."""
     return {"raw_files": dict(revision["inputs"])}
@@ -364,9 +438,10 @@ def _describe(invariants):
     return "; ".join("%s (%s)" % (item["name"], item["detail"]) for item in broken(invariants))
 
 
-def run_mrjob(job, settings, inputs, output_uri):
+def run_mrjob(job, settings, inputs, output_uri, by_partition=False):
     """Run a job with mrjob's runner of ``settings.runner`` over ``inputs`` into ``output_uri``;
-    returns its counters summed over steps. Raises whatever mrjob raises when the job fails; a
+    returns its counters summed over steps. ``by_partition``: one launch over several hours'
+    files, its records tagged by hour (mr/partition_tags.py). Raises whatever mrjob raises when the job fails; a
     failed step's StepFailedException names the failed task's error when mrjob found it in the
     task logs (on Hadoop, the failed attempt's stderr), instead of the `hadoop jar` command line."""
     from mrjob.step import StepFailedException
@@ -374,7 +449,7 @@ def run_mrjob(job, settings, inputs, output_uri):
     from mr import job_class
     from mr.base import sum_counters
 
-    args = ["-r", settings.runner, "--output-dir", output_uri]
+    args = ["-r", settings.runner, "--output-dir", output_uri] + (["--by-partition"] if by_partition else [])
     for flag, name in job_row(job).run_options:
         args += [flag, repr(getattr(settings, name))]  # repr: a float's exact text, an int's digits
     if settings.mrjob_conf:

@@ -114,6 +114,8 @@ SCHEMA = (
     _s("run", "mrjob_conf", str, None, "mrjob.conf for the jobs (default: none)", example="/etc/mrjob.conf"),
     _s("run", "max_backfill_hours", int, 744, "at most this many hours in one run (744: 31 days)",
        check="positive_int"),
+    _s("run", "hours_per_launch", int, 168, "a run over many hours launches each job once per this many hours "
+       "(168: a week), not once per hour", check="positive_int"),
     _s("run", "session_gap_minutes", float, 30.0, "inactivity that ends a session without session_id",
        check="positive_number"),
     _s("run", "max_session_hours", float, 24.0, "no session lasts this many hours: a later event starts a new one",

@@ -1,16 +1,19 @@
 """The base every clickstream job extends: compact orjson protocols, raw-file input, the shared
 event model with rejected lines counted by reason, and what ``-r hadoop`` ships to task nodes."""
 import io
+import itertools
 import os
 import sys
 
 from mrjob.job import MRJob
 from mrjob.protocol import BytesValueProtocol
+from mrjob.step import MRStep
 
 from clickstream.errors import ConfigError
 from clickstream.events import EventRejected, parse_event, parse_fields
 from clickstream.layout import is_hidden
 from mr.inputs import select_raw_inputs
+from mr.partition_tags import add_counts, counts_record, partition_of_uri
 from mr.protocols import JSONKeyValueProtocol
 from mr.rawinput import open_raw
 from mr.shipping import add_shipping
@@ -60,6 +63,10 @@ class ClickstreamJob(MRJob):
             "--sink", help="raw area root (path, file:///, hdfs:///) to read --date/--hour from")
         self.arg_parser.add_argument("--date", help="read the raw area's partitions of this UTC day, YYYY-MM-DD")
         self.arg_parser.add_argument("--hour", help="read the raw area's partition of this UTC hour, YYYY-MM-DDTHH")
+        self.add_passthru_arg(
+            "--by-partition", action="store_true",
+            help="one launch over many hour partitions: prefix every key with its raw partition and keep the "
+                 "counters per partition (mr/partition_tags.py; `clickstream run` splits the output by hour)")
 
     def load_args(self, args):
         super().load_args(args)
@@ -115,6 +122,67 @@ class ClickstreamJob(MRJob):
         if self._last_runner is not None:
             self.stderr.write((counters_summary(self._last_runner.counters()) + "\n").encode("utf-8"))
             self.stderr.flush()
+
+    # --- --by-partition: each hour partition as if it ran alone (mr/partition_tags.py) ------------
+
+    _tally = None  # {partition: {(group, name): n}} while a --by-partition task runs
+    _partition = None
+
+    def increment_counter(self, group, counter, amount=1):
+        if self._tally is not None and group in (COUNTER_GROUP, REJECT_GROUP):
+            counts = self._tally.setdefault(self._partition, {})
+            counts[(group, counter)] = counts.get((group, counter), 0) + amount
+        super().increment_counter(group, counter, amount)
+
+    def _tallied(self):
+        """The counts records of a --by-partition task's partitions, once it is done."""
+        for partition, tally in sorted(self._tally.items()):
+            yield [partition], counts_record(tally)
+
+    def map_pairs(self, pairs, step_num=0):
+        if not self.options.by_partition:
+            yield from super().map_pairs(pairs, step_num)
+            return
+        if self._get_step(step_num, MRStep)["mapper_raw"] is None:
+            # the later steps' mappers are identities in these jobs: tags and counts pass as they are
+            yield from super().map_pairs(pairs, step_num)
+            return
+        self._tally = {}
+        self._partition = partition = partition_of_uri(self.options.args[1])  # a raw mapper's task is one file
+        self._tally[partition] = {}
+        for key, value in super().map_pairs(pairs, step_num):
+            yield [partition, key], value
+        yield from self._tallied()
+
+    def _combine_or_reduce_pairs(self, pairs, mrc, step_num=0):
+        if not self.options.by_partition:
+            yield from super()._combine_or_reduce_pairs(pairs, mrc, step_num)
+            return
+        step = self._get_step(step_num, MRStep)
+        task, task_init, task_final = step[mrc], step[mrc + "_init"], step[mrc + "_final"]
+        self._tally = {}
+        current = None
+        for tagged, tagged_pairs in itertools.groupby(pairs, lambda pair: pair[0]):
+            partition = tagged[0]
+            if len(tagged) == 1:  # an upstream task's counts of the partition
+                for _key, value in tagged_pairs:
+                    add_counts(self._tally.setdefault(partition, {}), value)
+                continue
+            if partition != current:  # keys sort by partition first: the last one is done
+                if current is not None and task_final:
+                    yield from self._tagged(current, task_final())
+                current = self._partition = partition
+                if task_init:
+                    yield from self._tagged(partition, task_init())
+            yield from self._tagged(partition, task(tagged[1], (value for _key, value in tagged_pairs)))
+        if current is not None and task_final:
+            yield from self._tagged(current, task_final())
+        yield from self._tallied()
+
+    @staticmethod
+    def _tagged(partition, pairs):
+        for key, value in pairs or ():
+            yield [partition, key], value
 
     def iter_events(self, input_path, input_uri):
         """Yield every valid Event of one raw file (plain or .gz). Rejected lines are counted

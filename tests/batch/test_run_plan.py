@@ -32,11 +32,18 @@ def test_explicit_hours_rejects(kwargs, message):
         plan.explicit_hours(**kwargs)
 
 
-def test_incomplete_hours_and_latest_pending():
+def test_incomplete_hours_and_pending_hours():
     assert plan.incomplete_hours([H, H + 1, H + 2], H + 1) == [H + 1, H + 2]
     assert plan.incomplete_hours([H], None) == [H]
-    assert plan.latest_pending([H, H + 2, H + 1], lambda hour: hour == H + 2) == H + 1
-    assert plan.latest_pending([H], lambda hour: True) is None
+    assert plan.pending_hours([H + 3, H, H + 2, H + 1], lambda hour: hour == H + 2) == [H, H + 1, H + 3]
+    assert plan.pending_hours([H], lambda hour: True) == []
+
+
+def test_launch_groups_keep_the_order_and_cap_each_group():
+    hours = list(range(H, H + 7))
+    assert plan.launch_groups(hours, 3) == [hours[0:3], hours[3:6], hours[6:7]]
+    assert plan.launch_groups(hours, 168) == [hours]
+    assert plan.launch_groups([], 24) == []
 
 
 def committed(job, steps_and_parts, partition="dt=2024-12-29/hour=05"):

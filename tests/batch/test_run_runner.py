@@ -146,18 +146,97 @@ def test_incomplete_hour_is_deferred_with_exit_75(raw_root, mongo_db, corpus):
     assert code == EXIT_OK, summary
 
 
-def test_latest_complete_walks_back_through_undone_hours(raw_root, mongo_db, corpus):
+def test_latest_complete_catches_up_every_undone_hour_in_one_run_with_one_launch(raw_root, mongo_db, corpus):
     land(raw_root, corpus, "clicks+0+1+2.jsonl")
     set_watermark(raw_root, HOUR + 1)
-    done = []
-    for _ in range(5):
-        run = batch_run(raw_root, mongo_db, hour=None, latest_complete=True, jobs=["user-actions"])
-        code, summary = run.execute()
-        assert code == EXIT_OK, summary
-        done.extend(run.outcome.hours_done)
-    assert done == [HOUR, HOUR - 1, HOUR - 2, HOUR - 3]  # then nothing: hour 04+ is not complete
-    complete = [line for hour in done for line in in_hour(corpus, hour)]
+    run = batch_run(raw_root, mongo_db, hour=None, latest_complete=True, jobs=["user-actions"])
+    code, summary = run.execute()
+    assert code == EXIT_OK, summary
+    assert run.outcome.hours_done == [HOUR - 3, HOUR - 2, HOUR - 1, HOUR]  # hour 04+ is not complete
+    assert (run.outcome.launches, run.outcome.mr_steps, run.outcome.loads) == (1, 4, 4), summary
+    complete = [line for hour in run.outcome.hours_done for line in in_hour(corpus, hour)]
     assert user_totals(mongo_db) == expected_totals(complete)
+    again = batch_run(raw_root, mongo_db, hour=None, latest_complete=True, jobs=["user-actions"])
+    code, summary = again.execute()
+    assert code == EXIT_OK and again.outcome.hours_done == [] and "0 job runs in 0 launches" in summary, summary
+
+
+def test_a_multi_hour_run_launches_each_job_once_per_step_round(raw_root, mongo_db, corpus):
+    hours = list(range(HOUR - 3, HOUR + 3))
+    early = [line for number, line in enumerate(corpus) if number % 3]
+    late = corpus[::3]  # every hour gets some
+    land(raw_root, early, "clicks+0+1+2.jsonl")
+    set_watermark(raw_root, HOUR + 3)
+    backfill = ("2024-12-29T00", "2024-12-29T05")
+    run = batch_run(raw_root, mongo_db, hour=None, backfill=backfill)
+    code, summary = run.execute()
+    assert code == EXIT_OK and run.outcome.hours_done == hours, summary
+    assert run.outcome.launches == len(JOBS) and run.outcome.mr_steps == len(JOBS) * len(hours), summary
+    record = mongo_db[RUNS].find_one({"_id": run.run_id})
+    assert record["totals"]["launches"] == len(JOBS)
+    assert {step["launch"] for step in record["steps"] if step["step"] == "mr"} == {
+        "dt=2024-12-29/hour=00..dt=2024-12-29/hour=05 (6 hours, one launch)"}
+    # late files in every hour, then --force: user-actions redoes revisions 0 and 1 of each hour
+    # (two rounds, two launches); each set-by-key job recomputes each hour once
+    land(raw_root, late, "clicks+0+3+4.jsonl")
+    assert batch_run(raw_root, mongo_db, hour=None, backfill=backfill).execute()[0] == EXIT_OK
+    forced = batch_run(raw_root, mongo_db, hour=None, backfill=backfill, force=True)
+    code, summary = forced.execute()
+    assert code == EXIT_OK and forced.outcome.launches == len(JOBS) + 1, summary
+    everything = [line for hour in hours for line in in_hour(corpus, hour)]
+    assert user_totals(mongo_db) == expected_totals(everything)
+    assert hourly_events(mongo_db) == expected_hourly_events(everything)
+    assert session_events(mongo_db) == expected_session_events(everything)
+
+
+def folder_names(*path):
+    folder = os.path.join(*path)
+    return os.listdir(folder) if os.path.isdir(folder) else []
+
+
+def test_a_failed_multi_hour_launch_commits_no_hour(raw_root, mongo_db, corpus):
+    land(raw_root, corpus, "clicks+0+1+2.jsonl")
+    set_watermark(raw_root, HOUR + 1)
+
+    def failing(job, settings, inputs, output_uri, by_partition=False):
+        raise RuntimeError("task lost")
+
+    run = batch_run(raw_root, mongo_db, hour=None, date="2024-12-29", ignore_watermark=True, jobs=["user-actions"])
+    run.job_runner = failing
+    code, summary = run.execute()
+    assert code == EXIT_FAILED and "hours, one launch): the job failed: task lost" in summary, summary
+    derived = os.path.join(raw_root, "derived", "user-actions")
+    assert not [name for name in folder_names(derived) if name != "_tmp"] and not folder_names(derived, "_tmp")
+    assert mongo_db.user_clicks.count_documents({}) == 0
+
+
+def test_a_broken_invariant_in_one_hour_of_a_launch_stops_there_and_the_next_run_completes(raw_root, mongo_db,
+                                                                                             corpus):
+    land(raw_root, corpus, "clicks+0+1+2.jsonl")
+    set_watermark(raw_root, HOUR + 1)
+
+    def losing_a_line_of_hour_02(job, settings, inputs, output_uri, by_partition=False):
+        counters = run_mrjob(job, settings, inputs, output_uri, by_partition)
+        folder = os.path.join(output_uri, "part-00000")
+        with open(folder, "rb") as stream:
+            lines = stream.readlines()
+        with open(folder, "wb") as stream:  # as if hour 02 counted a line more than it read
+            stream.writelines(lines + [b'["dt=2024-12-29/hour=02"]\t[["clickstream","lines read",1]]\n'])
+        return counters
+
+    backfill = ("2024-12-29T00", "2024-12-29T03")
+    run = batch_run(raw_root, mongo_db, hour=None, backfill=backfill, jobs=["user-actions"])
+    run.job_runner = losing_a_line_of_hour_02
+    code, summary = run.execute()
+    assert code == EXIT_FAILED and "dt=2024-12-29/hour=02 r0: invariant broken" in summary, summary
+    derived = os.path.join(raw_root, "derived", "user-actions")
+    assert sorted(name for name in os.listdir(derived) if name != "_tmp") == ["dt=2024-12-29"]
+    assert sorted(os.listdir(os.path.join(derived, "dt=2024-12-29"))) == ["hour=00", "hour=01"]
+    assert not folder_names(derived, "_tmp")  # no hour's split output left behind
+    code, summary = batch_run(raw_root, mongo_db, hour=None, backfill=backfill, jobs=["user-actions"]).execute()
+    assert code == EXIT_OK, summary
+    assert user_totals(mongo_db) == expected_totals([line for hour in range(HOUR - 3, HOUR + 1)
+                                                     for line in in_hour(corpus, hour)])
 
 
 def test_a_held_lock_defers_and_names_the_holder_and_a_stale_one_is_taken_over(raw_root, mongo_db, corpus):

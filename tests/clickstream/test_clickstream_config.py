@@ -65,7 +65,7 @@ def test_generate_defaults_are_the_generators():
 SHARED = {"sink", "webhdfs_url", "hdfs_user", "webhdfs_timeout_seconds", "bootstrap_servers", "topic", "mongo_uri",
           "db", "runner"}
 LOAD = {"chunk_size", "server_selection_timeout_ms"}
-RUN = {"jobs", "lock_stale_seconds", "derived_root", "mrjob_conf", "max_backfill_hours",
+RUN = {"jobs", "lock_stale_seconds", "derived_root", "mrjob_conf", "max_backfill_hours", "hours_per_launch",
        "session_gap_minutes", "max_session_hours", "suspicious_window_hours"}
 GENERATE = {"users", "products", "seed", "span_hours", "start", "malformed", "offset_fraction", "rate"}
 

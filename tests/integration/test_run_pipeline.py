@@ -106,9 +106,11 @@ def test_cron_runs_end_to_end_with_a_kill_late_events_and_exact_totals(kafka_boo
     run(ingest, str(tmp_path / "ingest-3.log"))
     after_late = clickstream_run(["--latest-complete", "-v"], env)
     assert after_late.returncode == 0, after_late.stderr
-    assert "dt=2024-12-29/hour=00" in after_late.stderr and "(delta, 1 files)" in after_late.stderr, after_late.stderr
-    nothing = clickstream_run(["--backfill", "2024-12-28T23", "2024-12-29T01"], env)
-    assert nothing.returncode == 0, nothing.stderr  # hour 23 of the 28th has the +01:00 event: done now too
+    assert "dt=2024-12-29/hour=00" in after_late.stderr and "r1 (delta, 1 files" in after_late.stderr, after_late.stderr
+    # hour 23 of the 28th, new with the +01:00 event, was caught up by the same run, in the same launch
+    assert "sessions dt=2024-12-28/hour=23 r0 (full, 1 files, launched with" in after_late.stderr, after_late.stderr
+    nothing = clickstream_run(["--backfill", "2024-12-28T23", "2024-12-29T01", "-v"], env)
+    assert nothing.returncode == 0 and "0 job runs in 0 launches" in nothing.stderr, nothing.stderr
 
     everything = valid + more + late
     complete = [line for line in everything

@@ -172,7 +172,8 @@ def test_hadoop_runner_over_an_hdfs_sink(kafka_bootstrap, webhdfs_url, hadoop_ho
         pytest.skip("MRJOB_CONF or YARN_RESOURCEMANAGER_URL unset; run under `eval \"$(scripts/stack env)\"`")
     sink = "/test/run-%s" % uuid.uuid4().hex[:10]
     client = InsecureClient(webhdfs_url, user=getpass.getuser())
-    spec = GeneratorSpec(events=2000, users=100, seed=5, span_hours=1.5)  # generate_command's start: 2024-12-29
+    # hours 00 and 01 complete, 02 being written; generate_command's start: 2024-12-29
+    spec = GeneratorSpec(events=3000, users=100, seed=5, span_hours=2.5)
     run(generate_command(kafka_bootstrap, topic, spec), str(tmp_path / "generate.log"))
     valid, _malformed = generated_lines(spec)
     run(ingest_command(kafka_bootstrap, topic, "hadoop-" + topic, "hdfs://" + sink, "--until-idle", "3",
@@ -184,18 +185,20 @@ def test_hadoop_runner_over_an_hdfs_sink(kafka_bootstrap, webhdfs_url, hadoop_ho
                                   "--jobs", "user-actions,hourly-activity"], env, timeout=900)
         assert result.returncode == 0, result.stderr[-3000:]
         apps = new_applications(resourcemanager_url, before)
-        # one YARN application per MapReduce step: user-actions has one, hourly-activity two
+        # one YARN application per MapReduce step for both hours: user-actions has one, hourly-activity two
         steps = sum(len(job_class(job)(args=[]).steps()) for job in ("user-actions", "hourly-activity"))
         assert steps == 3
         assert sorted((app["applicationType"], app["finalStatus"]) for app in apps.values()) == [
             ("MAPREDUCE", "SUCCEEDED")] * steps, apps
-        hour_00 = [line for line in valid if hour_of_line(line) == "dt=2024-12-29/hour=00"]
-        assert user_totals(database) == expected_totals(hour_00)
-        hourly, _ = reference_hourly_activity(hour_00)
-        assert {doc["hour"]: doc["events"] for doc in database.hourly_activity.find()} == {
+        complete = [line for line in valid if hour_of_line(line) in ("dt=2024-12-29/hour=00", "dt=2024-12-29/hour=01")]
+        assert user_totals(database) == expected_totals(complete)
+        hourly, _ = reference_hourly_activity(complete)
+        assert len(hourly) == 2 and {doc["hour"]: doc["events"] for doc in database.hourly_activity.find()} == {
             hour: record["events"] for hour, record in hourly.items()}
-        names = client.list(sink + "/derived/user-actions/dt=2024-12-29/hour=00")
-        assert "_SUCCESS" in names and "_MANIFEST-000001.json" in names
-        assert any(name.startswith("g000001-part-") for name in names)
+        for hour in ("00", "01"):
+            names = client.list(sink + "/derived/user-actions/dt=2024-12-29/hour=" + hour)
+            assert "_SUCCESS" in names and "_MANIFEST-000001.json" in names
+            assert any(name.startswith("g000001-part-") for name in names)
+        assert database.runs.find_one(sort=[("started_at", -1)])["totals"]["launches"] == 2
     finally:
         client.delete(sink, recursive=True)

@@ -155,7 +155,7 @@ def ingest(status, config_file, **options):
 @main.command()
 @click.option("--hour", help="one UTC hour, YYYY-MM-DDTHH")
 @click.option("--date", help="the 24 hours of one UTC day, YYYY-MM-DD")
-@click.option("--latest-complete", is_flag=True, help="the newest complete hour not done yet (the cron entry)")
+@click.option("--latest-complete", is_flag=True, help="every complete hour not done yet, run.max_backfill_hours back at most (the cron entry)")
 @click.option("--backfill", nargs=2, metavar="FROM_HOUR TO_HOUR", help="every hour from FROM to TO, inclusive")
 @click.option("--jobs", help="comma list of jobs [config run.jobs: all five]")
 @click.option("--runner", "-r", type=click.Choice(["local", "hadoop", "inline"]), help="mrjob runner [local]")
@@ -175,6 +175,7 @@ def run(hour, date, latest_complete, backfill, jobs, runner, sink, mongo_uri, db
     For each hour and job: run the job over the raw partition, commit its output to
     <sink>/derived/<job>/dt=.../hour=.../ (with _SUCCESS), load it as the partition's batch, and
     check the counts (a run record per run in the `runs` collection; see `clickstream runs`).
+    Many hours launch each job once (per run.hours_per_launch hours), split back by hour.
     Steps already done are skipped; late files in a done hour are processed once more, alone.
     Exit 0: done or nothing to do. 1: a step failed or a count did not reconcile. 2: bad
     configuration. 75: an hour is not complete yet, or another run holds its lock.

@@ -139,7 +139,29 @@ def one_runner(runner, env, bootstrap, topic, run_id, jobs, consumers, want):
     query_started = time.perf_counter()
     check_answers(env, *want)
     stages["query"] = time.perf_counter() - query_started
-    return sink, env["CLICKSTREAM_DB"], stages, run_result.stderr.strip().splitlines()[-1]
+    return sink, env["CLICKSTREAM_DB"], stages, run_result.stderr.strip().splitlines()[-1], run_breakdown(env)
+
+
+def run_breakdown(env):
+    """{"<job> mr" | "<job> load": seconds} of the run, from its run record: where the run's time went.
+    Hours launched together share one launch: its time is its last hour's step (timed from the
+    launch's start to that hour's commit)."""
+    client = pymongo.MongoClient(env["CLICKSTREAM_MONGO_URI"])
+    try:
+        record = client[env["CLICKSTREAM_DB"]].runs.find_one(sort=[("started_at", -1)])
+    finally:
+        client.close()
+    seconds, launches = {}, {}
+    for step in (record or {}).get("steps", ()):
+        name = "%s %s" % (step["job"], step["step"])
+        if step["step"] == "mr" and step.get("launch"):  # each hour's step is timed from the launch's start
+            key = (name, step["launch"])
+            launches[key] = max(launches.get(key, 0), step["seconds"])
+            continue
+        seconds[name] = round(seconds.get(name, 0) + step["seconds"], 2)
+    for (name, _launch), value in launches.items():
+        seconds[name] = round(seconds.get(name, 0) + value, 2)
+    return dict(sorted(seconds.items()))
 
 
 def remove_sink(sink):
@@ -201,11 +223,12 @@ def main(argv=None):
         producer.flush()
         producer.close()
         for runner in runners:
-            sink, db_name, stages, summary_line = one_runner(runner, env, bootstrap, topic, run_id, jobs,
-                                                             args.consumers, want)
+            sink, db_name, stages, summary_line, breakdown = one_runner(runner, env, bootstrap, topic, run_id, jobs,
+                                                                        args.consumers, want)
             cleanup.append((sink, db_name))
             per_runner[runner] = {"stages": {name: round(value, 2) for name, value in stages.items()},
-                                  "seconds": round(sum(stages.values()), 2), "run_summary": summary_line}
+                                  "seconds": round(sum(stages.values()), 2), "run_summary": summary_line,
+                                  "run_steps_seconds": breakdown}
         run_apps = {app_id: app for app_id, app in yarn_applications(resourcemanager_url).items()
                     if app_id not in apps_before}
         if "hadoop" in runners:
@@ -239,6 +262,7 @@ def main(argv=None):
         print("  -r %-6s %7.1f s to the first correct answer (%s)" % (runner, outcome["seconds"], ", ".join(
             "%s %.1f s" % item for item in outcome["stages"].items())))
         print("            " + outcome["run_summary"])
+        print("            run's steps: " + ", ".join("%s %.1f s" % item for item in outcome["run_steps_seconds"].items()))
     if run_apps:
         print("  YARN applications: " + ", ".join("%s (%s, %s, %.0f s)" % (app_id, name, status, seconds)
                                                  for app_id, (name, status, seconds) in sorted(run_apps.items())))

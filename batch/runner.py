@@ -133,13 +133,14 @@ class Outcome:
     def totals(self):
         """The figures the run record keeps."""
         return {"hours": [hour_partition(hour) for hour in self.hours_done], "mr_steps": self.mr_steps,
-                "launches": self.launches, "loads": self.loads, "events": self.events, "up_to_date": self.up_to_date, "empty": self.empty,
+                "launches": self.launches, "loads": self.loads, "events": self.events, "up_to_date": self.up_to_date,
+                "empty": self.empty,
                 "locked": self.locked, "waiting": self.waiting, "failure": self.failure}
 
     def summary(self, seconds):
         text = ("clickstream run: %s; %s: %d job runs in %d launches (%d events), %d loads, %d up to date, "
-                "%d without data in %.1fs" % (self.status(), self.hours_text(), self.mr_steps, self.launches, self.events,
-                                              self.loads, self.up_to_date, self.empty, seconds))
+                "%d without data in %.1fs" % (self.status(), self.hours_text(), self.mr_steps, self.launches,
+                                              self.events, self.loads, self.up_to_date, self.empty, seconds))
         if self.locked:
             text += "; locked: " + "; ".join(self.locked)
         if self.waiting:

@@ -174,16 +174,41 @@ def loader_rows(result):
     target = targets.Target(result.get("target", targets.LOADER.bound), at_most=False, unit="")
     records = result["records_per_second"]
     seed = result["ours_vs_seed_loop"]
-    return [
+    rows = [
         row("`load user-actions`, %s users, stack server" % "{:,}".format(result["users"]),
             "%s vs %s bare `bulk_write` of the same upserts: %s" % (
                 rate(records["ours"]), rate(records["bare"]), ratio_text(result["ours_vs_bare"], "")),
             command, target, result["ours_vs_bare"]["median"]),
-        row("… vs the seed's one-insert-per-line loop (plain inserts, not idempotent)",
-            "%s: ours is %.1f× %s" % (rate(records["seed_loop"]), seed["median"] if seed["median"] >= 1
-                                     else 1 / seed["median"], "faster" if seed["median"] >= 1 else "slower"),
-            command),
     ]
+    scaled = result.get("scaled")
+    if scaled:
+        scaled_records = scaled["records_per_second"]
+        rows += [
+            row("`load user-actions`, %s users, stack server" % "{:,}".format(scaled["users"]),
+                "%s vs %s bare `bulk_write`: %s" % (rate(scaled_records["ours"]), rate(scaled_records["bare"]),
+                                                   ratio_text(scaled["ours_vs_bare"], "")),
+                command, targets.Target(2_000, at_most=False, unit="/s"), scaled_records["ours"]["median"]),
+            row("… time for %s users over time for %s" % ("{:,}".format(scaled["users"]),
+                                                         "{:,}".format(result["users"])),
+                ratio_text(scaled["time_over_base"]), command, targets.Target(15.0, at_most=True),
+                scaled["time_over_base"]["median"]),
+        ]
+    prefilled = result.get("prefilled")
+    if prefilled:
+        rows.append(row("… %s users into %s other documents over into an empty collection" % (
+            "{:,}".format(prefilled["users"]), "{:,}".format(prefilled["documents"])),
+            "%s (a scan per upsert would make it about %d)" % (
+                ratio_text(prefilled["time_over_empty"]), prefilled["documents"] // prefilled["users"] * 2 + 1),
+            command))
+    rows.append(row("… vs the seed's one-insert-per-line loop (plain inserts, not idempotent)",
+                    "%s: ours is %.1f× %s" % (rate(records["seed_loop"]), seed["median"] if seed["median"] >= 1
+                                             else 1 / seed["median"], "faster" if seed["median"] >= 1 else "slower"),
+                    command))
+    if result.get("load_average"):
+        rows[0]["figure"] += "; load average %.1f–%.1f on the 1-minute scale" % (
+            min(result["load_average"]["before"][0], result["load_average"]["after"][0]),
+            max(result["load_average"]["before"][0], result["load_average"]["after"][0]))
+    return rows
 
 
 def e2e_rows(result):
@@ -296,9 +321,10 @@ def scaling_table(mr):
     return "\n".join(lines)
 
 
-def render_markdown(results, plot_name=None):
+def render_markdown(results, plot_name=None, gaps=None):
     """docs/BENCHMARKS.md's text for ``results`` ({name: JSON or None}); ``plot_name`` is the scaling
-    plot's path relative to the document, or None when there is no plot."""
+    plot's path relative to the document, or None when there is no plot; ``gaps``: the hand-written
+    profiles of the missed targets (bench/gaps.md), put after the table."""
     rows = all_rows(results)
     missed = [r["what"] for r in rows if r["status"].startswith("**missed**")]
     parts = [
@@ -316,6 +342,10 @@ def render_markdown(results, plot_name=None):
         "",
         ("**Missed targets:** %s." % "; ".join(missed)) if missed else "Every stated target is met.",
         "",
+    ]
+    if gaps:
+        parts += [gaps.strip(), ""]
+    parts += [
         "## Scaling of `mr_user_actions`",
         "",
         "Time and peak memory at each size; the timed rounds are not polled for memory, a separate "
@@ -353,6 +383,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", default="bench/results", help="the results folder (default bench/results)")
     parser.add_argument("--out", default="docs/BENCHMARKS.md", help="the document to write")
+    parser.add_argument("--gaps", default="bench/gaps.md", help="profiles of the missed targets, put after the table")
     parser.add_argument("--plot", default="docs/bench-scaling.png", help="the scaling plot (PNG) to write")
     parser.add_argument("--readme", default="README.md", help="the README whose bench table is updated ('' for none)")
     options = parser.parse_args(argv)
@@ -366,7 +397,11 @@ def main(argv=None):
     os.makedirs(os.path.dirname(os.path.abspath(options.out)), exist_ok=True)
     temporary = os.path.join(os.path.dirname(os.path.abspath(options.out)), "." + os.path.basename(options.out))
     with open(temporary, "w") as stream:
-        stream.write(render_markdown(results, plot_name))
+        gaps = None
+        if options.gaps and os.path.exists(options.gaps):
+            with open(options.gaps) as gaps_stream:
+                gaps = gaps_stream.read()
+        stream.write(render_markdown(results, plot_name, gaps))
     os.replace(temporary, options.out)
     print("bench.report: wrote %s%s" % (options.out, " and %s" % options.plot if plot_name else ""))
     if options.readme and os.path.exists(options.readme):

@@ -6,7 +6,7 @@ Why it is fast (the per-event cost is the whole game; mrjob's per-line machinery
 - A raw-file mapper (``mapper_raw``) parses each file with the shared parser's tuple form
   (``parse_fields``: no Event object; timestamps cached by text) and combines whole per-user
   records in memory, so a map task writes one line per user per file, not one per event.
-- The table spills when the map task's resident memory reaches ``--combine-memory-mb`` (default
+- The table spills when the map task's resident memory reaches 85% of ``--combine-memory-mb`` (default
   256 MiB, see ``mr/combining.py``), so a task's memory is bounded whatever the number of users; a
   spill only adds lines for the reducers to merge. In the table a user is one flat list
   ``[first_ts, last_ts, last_action, count of action 0, count of action 1, ...]`` (the task numbers

@@ -170,3 +170,22 @@ def test_summary_needs_samples():
         summary([])
     with pytest.raises(ValueError, match="expected pairs"):
         ratio_summary([1.0], [1.0, 2.0])
+
+
+def test_the_loaders_scaled_figures_are_judged_and_the_gaps_text_follows_the_table(tmp_path):
+    results = sample_results()
+    results["loader"]["scaled"] = {
+        "users": 50_000, "scale": 10,
+        "records_per_second": {"ours": summary([1900, 2100, 2200]), "bare": summary([4000, 4100, 4200])},
+        "ours_vs_bare": ratio_summary([24.0, 23.8, 22.7], [12.5, 12.2, 11.9]),
+        "time_over_base": summary([16.0, 16.5, 17.0])}
+    results["loader"]["prefilled"] = {"documents": 100_000, "users": 5_000, "time_over_empty": summary([1.2, 1.3, 1.4])}
+    write_results(tmp_path, results)
+    text = report.render_markdown(report.load_results(str(tmp_path)), gaps="## Where the time goes\nprofiled")
+    rate = table_row(text, "`load user-actions`, 50,000 users")
+    assert "2,100/s (1,900–2,200)" in rate and "≥ 2,000/s | met |" in rate
+    scaling = table_row(text, "… time for 50,000 users over time for 5,000")
+    assert "**16.50×**" in scaling and "**missed** by 1.50×" in scaling
+    assert "a scan per upsert would make it about 41" in table_row(text, "… 5,000 users into 100,000 other documents")
+    assert text.index("**Missed targets:**") < text.index("## Where the time goes\nprofiled") < text.index(
+        "## Scaling of")

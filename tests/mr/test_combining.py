@@ -1,7 +1,7 @@
 """The memory budget of in-mapper combining: when a table spills, measured against a fake memory."""
 import pytest
 
-from mr.combining import CHECK_EVERY, MemoryBudget, resident_bytes
+from mr.combining import CHECK_EVERY, SPILL_FRACTION, MemoryBudget, resident_bytes
 
 
 class FakeMemory:
@@ -31,12 +31,14 @@ def test_a_table_within_budget_never_spills():
     assert budget.peak_bytes <= 100 * 40_000
 
 
-def test_the_first_spill_comes_when_memory_reaches_the_budget_and_its_size_is_kept():
+def test_the_first_spill_comes_when_memory_nears_the_budget_and_its_size_is_kept():
     memory = FakeMemory(per_key=1000, base=10_000_000)
-    budget = MemoryBudget(30_000_000, measure=memory)  # room for 20,000 keys above the base
+    budget = MemoryBudget(30_000_000, measure=memory)
+    room = int((30_000_000 * SPILL_FRACTION - 10_000_000) / 1000)  # keys above the base until it spills
     spills = fill(budget, memory, 100_000)
     first = spills[0]
-    assert 20_000 <= first < 20_000 + CHECK_EVERY  # measured every CHECK_EVERY keys, not per key
+    assert room <= first < room + CHECK_EVERY  # measured every CHECK_EVERY keys, not per key
+    assert 10_000_000 + 1000 * first <= 30_000_000  # what grew between two reads still fits the budget
     assert set(spills) == {first}  # later tables are cut at the first one's size: memory stays flat
     assert len(spills) == 100_000 // first - (100_000 % first == 0)
 

@@ -3,7 +3,8 @@
 # The service keeps the name "ferretdb" (MONGODB_URI, the service list), but it runs
 # mongo-java-server (de.bwaldvogel, from Maven Central) with its H2 MVStore backend, data
 # in the scratch folder, extended in ferretdb/*.java so that unique indexes serve the loaders'
-# filters (equality plus other conditions, $eq, $in, string ranges). FerretDB itself is not
+# filters (equality plus other conditions, $eq, $in, string ranges) and documents are stored as
+# BSON, written to the file every 5 s or 64 MB (not Java-serialised every second). FerretDB itself is not
 # usable here: v1.24.2, now served by the Go module proxy, was measured (issue 15) at 7 upserts/s
 # with its SQLite handler, and its PostgreSQL handler ignores $slice, aborts an unordered bulk at
 # the first duplicate key and deadlocks on bulks of over 50 updates; v2 needs PostgreSQL with
@@ -12,7 +13,7 @@
 # Cache: $STACK_CACHE/ferretdb/lib (jars, keyed by the POM's hash) and
 # $STACK_CACHE/ferretdb/classes-<hash> (the compiled ferretdb/*.java: StackMongoServer and its
 # unique-index lookups, keyed by the sources' and the POM's hash).
-# Scratch: $STACK_SCRATCH/ferretdb/mongo.mv.db (data), logs/ferretdb.log, pids/ferretdb.pid.
+# Scratch: $STACK_SCRATCH/ferretdb/mongo-bson.mv.db (data), logs/ferretdb.log, pids/ferretdb.pid.
 # Readiness: ferretdb/ping.py, an OP_MSG ping with Python's standard library (no venv needed).
 
 FERRETDB_SRC="$STACK_DIR/ferretdb"
@@ -61,6 +62,12 @@ ferretdb_start() {
   fi
   classes="$(_ferretdb_classes)"
   mkdir -p "$STACK_SCRATCH/ferretdb"
+  # Earlier stacks stored documents with Java serialisation in mongo.mv.db; this server stores
+  # BSON (BsonDocumentType) and cannot read that file, so it goes rather than fill the disk.
+  if [[ -f "$STACK_SCRATCH/ferretdb/mongo.mv.db" ]]; then
+    echo "ferretdb: removing $STACK_SCRATCH/ferretdb/mongo.mv.db (an earlier stack's data file, a format this server does not read)" >&2
+    rm -f "$STACK_SCRATCH/ferretdb/mongo.mv.db"
+  fi
   # Quiet log: warnings and up, but not the stack traces the wire handlers log for every
   # command the server lacks (mongosh probes getParameter, atlasVersion, ...; the client
   # gets the error anyway) and for every client that resets its connection (PyMongo's
@@ -74,7 +81,7 @@ ferretdb_start() {
   start_daemon ferretdb java -Xms32m -Xmx1g -XX:+UseSerialGC -Xss512k \
     "${logopts[@]}" -Dorg.slf4j.simpleLogger.showDateTime=true \
     -cp "$classes:$FERRETDB_HOME/lib/*" StackMongoServer \
-    "$STACK_HOST" "$FERRETDB_PORT" "$STACK_SCRATCH/ferretdb/mongo.mv.db"
+    "$STACK_HOST" "$FERRETDB_PORT" "$STACK_SCRATCH/ferretdb/mongo-bson.mv.db"
   if ! wait_ready ferretdb 60 _ferretdb_ping; then
     stop_daemon ferretdb  # leave nothing half-started behind
     return 1

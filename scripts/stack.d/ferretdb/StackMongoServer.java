@@ -12,7 +12,7 @@ import de.bwaldvogel.mongo.MongoVersion;
  *
  * Announces MongoDB 4.4.0 (wire version 9): PyMongo 4.20 needs at least that. Its collections
  * find documents through a unique index whenever a filter pins the index's fields
- * (StackH2Backend, UniqueIndexLookup).
+ * (StackH2Backend, UniqueIndexLookup), and its documents are stored as BSON (BsonDocumentType).
  *
  * Usage: StackMongoServer HOST PORT [H2_FILE]   (no file: in memory)
  * Stops cleanly on SIGTERM/SIGINT (closes the store).
@@ -25,7 +25,14 @@ public final class StackMongoServer {
         }
         String host = args[0];
         int port = Integer.parseInt(args[1]);
-        MongoBackend backend = new StackH2Backend(args.length == 3 ? args[2] : null);
+        MongoBackend backend;
+        try {
+            backend = new StackH2Backend(args.length == 3 ? args[2] : null);
+        } catch (IllegalStateException refused) {
+            System.err.println("StackMongoServer: " + refused.getMessage());
+            System.exit(1);
+            return;
+        }
         // The library announces wire version 6..8 (even for its ServerVersion.MONGO_5_0), below
         // what PyMongo 4.20 accepts (9+, MongoDB 4.4+). Announce 4.4.0 / wire version 9: the
         // lowest that PyMongo and mongosh 2.x accept, so clients use no newer features. The

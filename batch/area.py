@@ -101,11 +101,12 @@ class RunArea:
     def output_names(self, temp_relative):
         return [name for name in self.derived.list(temp_relative) if not is_hidden(name)]
 
-    def split_output(self, job, temp_relative):
+    def split_output(self, job, temp_relative, partitions):
         """A ``--by-partition`` launch's output (mr/partition_tags.py) -> {partition: (temp folder,
         counters)}: each hour's lines go to parts named as the launch's in a temp folder of its own,
-        so each hour commits and loads exactly as if its own launch had written them. An hour
-        whose records were all rejected has a folder without parts."""
+        so each hour commits and loads exactly as if its own launch had written them. Each of
+        ``partitions`` (the hours launched) gets a folder, without parts when no record of it came
+        out (all rejected, or no file of it reached the launch), and so does any other tagged hour."""
         from mr.partition_tags import counters_of, split_tagged_lines
 
         folders, tallies = {}, {}
@@ -121,7 +122,7 @@ class RunArea:
             for folder in folders.values():
                 self.discard(folder)
             raise
-        for partition in tallies:
+        for partition in set(tallies).union(partitions):
             if partition not in folders:
                 folders[partition] = self.new_output(job)[0]
         return {partition: (folder, counters_of(tallies.get(partition, {}))) for partition, folder in folders.items()}

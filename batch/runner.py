@@ -300,7 +300,7 @@ class BatchRun:
         started = time.monotonic()
         try:
             self.job_runner(job, self.settings, inputs, output_uri, by_partition=True)
-            split = self.area.split_output(job, temp_relative)
+            split = self.area.split_output(job, temp_relative, [item.partition for _hour, item in items])
         except Exception as error:
             for _hour, item in items:
                 self._step(job, item.partition, item.steps[number].revision, "mr", "failed", started,
@@ -311,9 +311,7 @@ class BatchRun:
         self.outcome.launches += 1
         try:
             for hour, item in items:
-                folder, counters = split.pop(item.partition, (None, {}))
-                if folder is None:  # no file of the hour reached the launch's output: nothing reconciles
-                    folder = self.area.new_output(job)[0]
+                folder, counters = split.pop(item.partition)
                 self.commit_step(job, hour, item, item.steps[number], folder, counters, started, launch=span)
         finally:
             for folder, _counters in split.values():  # an hour the launch was not asked for, or a failed commit's rest

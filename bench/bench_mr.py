@@ -235,6 +235,23 @@ def bench_hadoop(workdir, report, events=HADOOP_EVENTS, repeat=3):
     return results
 
 
+def hadoop_only(options):
+    """Measure ``-r hadoop`` alone and put it into the results already in ``options.json``."""
+    results = {}
+    if options.json and os.path.exists(options.json):
+        with open(options.json) as stream:
+            results = json.load(stream)
+    with tempfile.TemporaryDirectory(prefix="bench-mr-") as workdir:
+        hadoop = bench_hadoop(workdir, print, 100_000 if options.quick else HADOOP_EVENTS,
+                              options.hadoop_repeat or (1 if options.quick else 3))
+    if hadoop is None:
+        return 1
+    results["hadoop"] = dict(hadoop, date=stamp()["date"], load_average_15min=round(os.getloadavg()[2], 2))
+    if options.json and not options.quick:
+        write_result(options.json, results)
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
@@ -244,7 +261,11 @@ def main(argv=None):
     parser.add_argument("--hadoop-repeat", type=int, help="rounds of -r hadoop (default 3; quick 1)")
     parser.add_argument("--skip-memory", action="store_true", help="skip the million-user memory run")
     parser.add_argument("--skip-hadoop", action="store_true", help="skip -r hadoop even when the stack is up")
+    parser.add_argument("--hadoop-only", action="store_true",
+                        help="only -r hadoop, its result added to --json's other results (dated on its own)")
     options = parser.parse_args(argv)
+    if options.hadoop_only:
+        return hadoop_only(options)
 
     sizes = [int(size) for size in options.sizes.split(",")] if options.sizes else list(
         QUICK_SIZES if options.quick else DEFAULT_SIZES)

@@ -123,8 +123,12 @@ def mr_rows(result):
         + " (table and plot below)", command))
     hadoop = result.get("hadoop")
     if hadoop:
-        rows.append(row("`-r hadoop` on the local stack", "%s s fixed per job + %s s per million events" % (
-            spread(hadoop["fixed_seconds"], "%.1f"), spread(hadoop["seconds_per_million_events"])), command))
+        measured_apart = " (measured %s, load average %s)" % (hadoop["date"][:10], hadoop["load_average_15min"]) \
+            if "date" in hadoop else ""
+        rows.append(row("`-r hadoop` on the local stack, `mr_user_actions`, %s events" % _short(hadoop["large"]["events"]),
+                        "%s s fixed per job + %s s per million events%s" % (
+                            spread(hadoop["fixed_seconds"], "%.1f"), spread(hadoop["seconds_per_million_events"]),
+                            measured_apart), command))
     else:
         rows.append(missing_row("`-r hadoop` on the local stack", command))
     memory = result.get("memory")

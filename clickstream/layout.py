@@ -7,7 +7,10 @@ from .errors import ConfigError
 MICROS_PER_HOUR = 3_600_000_000
 OFFSET_DIGITS = 20
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_PARTITION_RE = re.compile(r"dt=(\d{4}-\d{2}-\d{2})/hour=(\d{2})\Z")
+# A raw partition's name, to build the patterns that find one in a path, a batch id or a tag.
+DAY_PARTITION_PATTERN = r"dt=(\d{4}-\d{2}-\d{2})"
+HOUR_PARTITION_PATTERN = DAY_PARTITION_PATTERN + r"/hour=(\d{2})"
+_PARTITION_RE = re.compile(HOUR_PARTITION_PATTERN + r"\Z")
 _HOUR_ARG_RE = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2})\Z")
 _DATE_ARG_RE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 # The suffixes of committed raw data files (plain and gzip); other names in a partition are not read.

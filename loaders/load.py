@@ -16,12 +16,13 @@ import uuid
 
 from clickstream.errors import ConfigError
 from clickstream.jobs import JOB_NAMES, job_row
-from clickstream.layout import parse_date_option, parse_hour_option
+from clickstream.layout import DAY_PARTITION_PATTERN, parse_date_option, parse_hour_option
 from loaders import bulk, ledger
 from loaders.base import Batch
 
-_PARTITION = re.compile(r"dt=\d{4}-\d{2}-\d{2}(?:/hour=\d{2})?")
-_BATCH_PARTITION = re.compile(r":dt=(\d{4}-\d{2}-\d{2})(?:/hour=(\d{2}))?(?:#r\d+)?\Z")
+_PARTITION_PATTERN = DAY_PARTITION_PATTERN + r"(?:/hour=(\d{2}))?"  # a day's or an hour's partition
+_PARTITION = re.compile(_PARTITION_PATTERN)
+_BATCH_PARTITION = re.compile(":" + _PARTITION_PATTERN + r"(?:#r\d+)?\Z")
 
 
 def batch_hours(batch_id):

@@ -14,8 +14,10 @@ import re
 
 import orjson
 
-PARTITION_OF_URI = re.compile(r"(dt=\d{4}-\d{2}-\d{2}/hour=\d{2})/[^/]+\Z")
-_PARTITION = re.compile(rb"dt=\d{4}-\d{2}-\d{2}/hour=\d{2}\Z")
+from clickstream.layout import HOUR_PARTITION_PATTERN
+
+PARTITION_OF_URI = re.compile("(%s)/[^/]+\\Z" % HOUR_PARTITION_PATTERN)
+_PARTITION = re.compile(HOUR_PARTITION_PATTERN.encode() + rb"\Z")
 _PARTITION_LENGTH = len("dt=2024-12-29/hour=03")
 _KEY_START = len(b'["')
 _KEY_END = _KEY_START + _PARTITION_LENGTH

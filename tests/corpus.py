@@ -2,6 +2,7 @@
 import json
 
 from clickstream.generator import GeneratorSpec, encode_lines, iter_event_chunks
+from reference import reference_event
 
 AWKWARD_USERS = ["юзер-ё", "用户🙂", "$gt", "a.b", "tab\tuser", "u" * 256]
 
@@ -125,3 +126,14 @@ def bot_lines():
     add("viewer-plus", [3600 + 90 * step + rng.expovariate(1 / 60) for step in range(60)], ["view_product"] * 59 + ["search"])
     rng.shuffle(lines)
     return lines
+
+
+def lines_by_hour(lines, unparsed_hour):
+    """{hour number since the epoch: [lines]}, by each event's own time, as the ingest partitions the
+    raw area; lines that are no event go to ``unparsed_hour`` (the jobs count them as rejected)."""
+    by_hour = {}
+    for line in lines:
+        event = reference_event(line)
+        hour = int(event[2].timestamp()) // 3600 if event else unparsed_hour
+        by_hour.setdefault(hour, []).append(line)
+    return by_hour

@@ -11,7 +11,7 @@ from batch.area import open_area
 from batch.lock import LOCKS
 from batch.records import RUNS
 from batch.runner import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, BatchRun, run_mrjob
-from corpus import generated_lines
+from corpus import generated_lines, lines_by_hour
 from faults import FailingDb
 from reference import reference_event, reference_hourly_activity, reference_sessions, reference_user_actions
 from run_settings import run_settings
@@ -22,14 +22,9 @@ JOBS = ["user-actions", "hourly-activity", "sessions"]
 
 
 def land(root, lines, name):
-    """Write ``lines`` into the raw area by event hour, as the ingest would (invalid lines go to the
-    first hour: the job counts them as rejected). Returns {hour: lines landed there}."""
-    by_hour = {}
-    for line in lines:
-        event = reference_event(line)
-        moment = event[2] if event else datetime(2024, 12, 29, 3, tzinfo=timezone.utc)
-        hour = int(moment.timestamp()) // 3600
-        by_hour.setdefault(hour, []).append(line)
+    """Write ``lines`` into the raw area by event hour, as the ingest would (invalid lines go to
+    03:00 on the 29th). Returns {hour: lines landed there}."""
+    by_hour = lines_by_hour(lines, int(datetime(2024, 12, 29, 3, tzinfo=timezone.utc).timestamp()) // 3600)
     for hour, hour_lines in by_hour.items():
         folder = os.path.join(root, hour_partition(hour))
         os.makedirs(folder, exist_ok=True)

@@ -1,15 +1,16 @@
 """One launch over many hours (--by-partition) against each hour's own launch: the same lines and
 the same counters per hour, for every job; and the tag splitter on good and broken lines."""
 import os
+from datetime import datetime, timezone
 
 import pytest
 
 from clickstream.jobs import JOB_NAMES
-from corpus import generated_lines, session_lines
+from clickstream.layout import hour_partition
+from corpus import generated_lines, lines_by_hour, session_lines
 from mr import job_class
 from mr.base import sum_counters
 from mr.partition_tags import TaggedOutputError, counters_of, partition_of_uri, split_tagged_lines
-from reference import reference_event
 
 CLICKSTREAM_GROUPS = ("clickstream", "clickstream rejected")
 
@@ -43,23 +44,22 @@ def test_split_refuses_a_line_without_a_tag(line):
         split_tagged_lines([line], {}, {})
 
 
+# where lines that are no event land: the first hour of the corpora
+FIRST_HOUR = int(datetime(2024, 12, 29, tzinfo=timezone.utc).timestamp()) // 3600
+
+
 def land_by_hour(root, lines, files_per_hour=2):
     """The raw area the ingest would write: event-time hour partitions, a few files each (lines
     that are no event go to the first hour). Returns {partition: [file paths]}."""
-    by_partition = {}
-    for line in lines:
-        event = reference_event(line)
-        partition = event[2].strftime("dt=%Y-%m-%d/hour=%H") if event else "dt=2024-12-29/hour=00"
-        by_partition.setdefault(partition, []).append(line)
     paths = {}
-    for partition, partition_lines in sorted(by_partition.items()):
-        folder = os.path.join(root, partition)
+    for hour, hour_lines in sorted(lines_by_hour(lines, FIRST_HOUR).items()):
+        folder = os.path.join(root, hour_partition(hour))
         os.makedirs(folder)
         for number in range(files_per_hour):
             path = os.path.join(folder, "clicks+%d.jsonl" % number)
             with open(path, "wb") as stream:
-                stream.writelines(line + b"\n" for line in partition_lines[number::files_per_hour])
-            paths.setdefault(partition, []).append(path)
+                stream.writelines(line + b"\n" for line in hour_lines[number::files_per_hour])
+            paths.setdefault(hour_partition(hour), []).append(path)
     return paths
 
 

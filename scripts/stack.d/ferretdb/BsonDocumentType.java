@@ -33,12 +33,19 @@ final class BsonDocumentType extends BasicDataType<Document> {
     /** Written first in each stored document: how the rest is encoded. */
     private static final byte BSON = 1;
     private static final byte JAVA_SERIALIZED = 2;
-    /** MVStore sizes pages and its cache by this estimate; a running average, as H2's own type keeps. */
+    /**
+     * A document's heap footprint per byte of its BSON (maps, boxed numbers and strings): about 3.5
+     * for the loaders' session timelines. MVStore sizes its cache and its unsaved changes by
+     * getMemory, so taking the BSON size alone let them hold several times their budget: the
+     * heap ran out while a store wrote 80 MB of sessions at once.
+     */
+    static final int HEAP_BYTES_PER_BSON_BYTE = 4;
+    /** A running average of the stored size, as H2's own type keeps (an estimate per document is too dear). */
     private volatile int averageSize = 1000;
 
     @Override
     public int getMemory(Document document) {
-        return averageSize;
+        return averageSize * HEAP_BYTES_PER_BSON_BYTE;
     }
 
     @Override

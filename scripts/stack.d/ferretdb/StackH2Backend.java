@@ -1,8 +1,13 @@
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.util.Collection;
 import java.util.List;
 
 import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
+import org.h2.mvstore.MVStoreException;
 
 import de.bwaldvogel.mongo.MongoCollection;
 import de.bwaldvogel.mongo.MongoDatabase;
@@ -28,23 +33,28 @@ import de.bwaldvogel.mongo.bson.Document;
  */
 final class StackH2Backend extends H2Backend {
 
-    /** MVStore's page cache, in MB (its default, 16, is far below the loaders' collections). */
-    static final int CACHE_MB = Integer.getInteger("stack.mvstore.cacheMB", 256);
+    /** MVStore's page cache, in MB as getMemory counts (its default, 16, is far below the loaders' collections). */
+    static final int CACHE_MB = Integer.getInteger("stack.mvstore.cacheMB", 512);
     /**
      * When the store writes its changed pages to the file: after this many milliseconds, or once
-     * this many KB of changes wait (H2's defaults: 1,000 ms and 1,024 KB). Every write rewrites
-     * each changed B-tree page whole, so with the defaults a load rewrote the same pages many
-     * times a second: loading an hour of sessions took 49 s (the server's CPU 51 s) where an
-     * in-memory store took 29 s (21 s); with 5 s and 64 MB it took 31 s (27 s). The price: a
-     * server killed with SIGKILL loses up to the last 5 s of acknowledged writes (a real mongod
-     * commits its journal every 100 ms); a stop with SIGTERM closes the store and loses nothing.
+     * this many KB of changes wait, as getMemory counts them (H2's defaults: 1,000 ms and 1,024 KB;
+     * BsonDocumentType counts a document's heap, about 4 times its BSON, so 128 MB is about 32 MB
+     * written). Every write rewrites each changed B-tree page whole, so with the defaults a load
+     * rewrote the same pages many times a second: loading an hour of sessions took 49.8 s (the
+     * server's CPU 51 s) where an in-memory store took 28.9 s (21 s); with 5 s and 128 MB it took
+     * 33.6 s (33 s). The price: a server killed with SIGKILL loses up to the last 5 s of
+     * acknowledged writes (a real mongod commits its journal every 100 ms); a stop with SIGTERM
+     * closes the store and loses nothing. The JVM gets -Xmx2g (scripts/stack.d/ferretdb.sh) for
+     * the cache, the waiting changes and the buffer they are written through.
      */
     static final int COMMIT_DELAY_MS = Integer.getInteger("stack.mvstore.commitDelayMs", 5_000);
-    static final int COMMIT_BUFFER_KB = Integer.getInteger("stack.mvstore.commitBufferKB", 64 * 1024);
+    static final int COMMIT_BUFFER_KB = Integer.getInteger("stack.mvstore.commitBufferKB", 128 * 1024);
     /** The map that says how the file stores documents, and the value this server writes. */
     static final String FORMAT_MAP = "stack.format";
     static final String DOCUMENTS_FORMAT = "bson-1";
     private static final BsonDocumentType DOCUMENTS = new BsonDocumentType();
+    /** The prefix of H2Database's maps of documents (its own constant is package-private). */
+    private static final String DATA_MAP_PREFIX = "databases.";
 
     StackH2Backend(String fileName) {
         super(openStore(fileName));
@@ -56,11 +66,65 @@ final class StackH2Backend extends H2Backend {
      * pages back from the file and deserialised their documents (profiled: a quarter of the CPU).
      */
     private static MVStore openStore(String fileName) {
-        MVStore.Builder builder = new MVStore.Builder().cacheSize(CACHE_MB).autoCommitBufferSize(COMMIT_BUFFER_KB);
-        MVStore store = fileName == null ? builder.open() : builder.fileName(fileName).open();
+        if (fileName == null) {
+            return paced(builder().open());
+        }
+        try {
+            return opened(fileName);
+        } catch (MVStoreException unreadable) {
+            moveAside(fileName, unreadable);
+            return opened(fileName);
+        }
+    }
+
+    private static MVStore.Builder builder() {
+        return new MVStore.Builder().cacheSize(CACHE_MB).autoCommitBufferSize(COMMIT_BUFFER_KB);
+    }
+
+    private static MVStore paced(MVStore store) {
         store.setAutoCommitDelay(COMMIT_DELAY_MS);
-        checkFormat(store, fileName);
         return store;
+    }
+
+    /** The file's store, its format checked and every map's root page read (where damage shows first). */
+    private static MVStore opened(String fileName) {
+        MVStore store = builder().fileName(fileName).open();
+        try {
+            checkFormat(store, fileName);
+            for (String name : store.getMapNames()) {
+                if (name.startsWith(DATA_MAP_PREFIX)) {
+                    openDataMap(store, name);
+                } else {
+                    store.openMap(name);
+                }
+            }
+        } catch (MVStoreException unreadable) {
+            store.closeImmediately();
+            throw unreadable;
+        }
+        return paced(store);
+    }
+
+    static MVMap<Object, Document> openDataMap(MVStore store, String name) {
+        return store.openMap(name, new MVMap.Builder<Object, Document>().valueType(DOCUMENTS));
+    }
+
+    /**
+     * A data file H2 cannot open (seen once: a write cut short when the heap ran out left a
+     * chunk H2 then refused, "File corrupted in chunk 94") is renamed, kept for inspection, and
+     * the server starts on a new file, saying so: the stack holds test data, and a stack that
+     * cannot start fails every test after it.
+     */
+    private static void moveAside(String fileName, MVStoreException unreadable) {
+        Path corrupt = Paths.get(fileName + ".unreadable-" + System.currentTimeMillis());
+        try {
+            Files.move(Paths.get(fileName), corrupt);
+        } catch (IOException e) {
+            throw new IllegalStateException("the data file " + fileName + " cannot be opened (" + unreadable.getMessage()
+                + ") nor moved aside (" + e.getMessage() + ")", unreadable);
+        }
+        System.err.println("StackMongoServer: the data file " + fileName + " cannot be opened (" + unreadable.getMessage()
+            + "); moved it to " + corrupt + " and started on an empty one");
     }
 
     /**
@@ -69,7 +133,7 @@ final class StackH2Backend extends H2Backend {
      */
     private static void checkFormat(MVStore store, String fileName) {
         MVMap<String, String> format = store.openMap(FORMAT_MAP);
-        boolean holdsData = store.getMapNames().stream().anyMatch(name -> name.startsWith("databases."));
+        boolean holdsData = store.getMapNames().stream().anyMatch(name -> name.startsWith(DATA_MAP_PREFIX));
         String found = format.get("documents");
         if (holdsData && !DOCUMENTS_FORMAT.equals(found)) {
             store.close();
@@ -100,8 +164,7 @@ final class StackH2Backend extends H2Backend {
         protected MongoCollection<Object> openOrCreateCollection(String collectionName, CollectionOptions options) {
             // the map names H2Database uses (its prefixes are package-private)
             String fullName = getFullCollectionNamespace(collectionName);
-            MVMap<Object, Document> dataMap = getMvStore().openMap("databases." + fullName,
-                new MVMap.Builder<Object, Document>().valueType(DOCUMENTS));
+            MVMap<Object, Document> dataMap = openDataMap(getMvStore(), DATA_MAP_PREFIX + fullName);
             MVMap<String, Object> metaMap = getMvStore().openMap("meta." + fullName);
             return new IndexedCollection(this, collectionName, options, dataMap, metaMap, cursorRegistry);
         }

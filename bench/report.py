@@ -125,7 +125,8 @@ def mr_rows(result):
     if hadoop:
         measured_apart = " (measured %s, load average %s)" % (hadoop["date"][:10], hadoop["load_average_15min"]) \
             if "date" in hadoop else ""
-        rows.append(row("`-r hadoop` on the local stack, `mr_user_actions`, %s events" % _short(hadoop["large"]["events"]),
+        large = hadoop.get("large", {}).get("events")
+        rows.append(row("`-r hadoop` on the local stack, `mr_user_actions`" + (", %s events" % _short(large) if large else ""),
                         "%s s fixed per job + %s s per million events%s" % (
                             spread(hadoop["fixed_seconds"], "%.1f"), spread(hadoop["seconds_per_million_events"]),
                             measured_apart), command))

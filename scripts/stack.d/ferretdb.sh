@@ -78,7 +78,7 @@ ferretdb_start() {
   if [[ "${CLICKSTREAM_STACK_VERBOSE:-0}" == 1 ]]; then
     logopts=(-Dorg.slf4j.simpleLogger.defaultLogLevel=info)
   fi
-  start_daemon ferretdb java -Xms32m -Xmx2g -XX:+UseSerialGC -Xss512k \
+  start_daemon ferretdb java -Xms32m -Xmx3g -XX:+UseSerialGC -Xss512k \
     "${logopts[@]}" -Dorg.slf4j.simpleLogger.showDateTime=true \
     -cp "$classes:$FERRETDB_HOME/lib/*" StackMongoServer \
     "$STACK_HOST" "$FERRETDB_PORT" "$STACK_SCRATCH/ferretdb/mongo-bson.mv.db"

@@ -34,7 +34,7 @@ import de.bwaldvogel.mongo.bson.Document;
 final class StackH2Backend extends H2Backend {
 
     /** MVStore's page cache, in MB as getMemory counts (its default, 16, is far below the loaders' collections). */
-    static final int CACHE_MB = Integer.getInteger("stack.mvstore.cacheMB", 512);
+    static final int CACHE_MB = Integer.getInteger("stack.mvstore.cacheMB", 256);
     /**
      * When the store writes its changed pages to the file: after this many milliseconds, or once
      * this many KB of changes wait, as getMemory counts them (H2's defaults: 1,000 ms and 1,024 KB;
@@ -44,8 +44,10 @@ final class StackH2Backend extends H2Backend {
      * server's CPU 51 s) where an in-memory store took 28.9 s (21 s); with 5 s and 128 MB it took
      * 33.6 s (33 s). The price: a server killed with SIGKILL loses up to the last 5 s of
      * acknowledged writes (a real mongod commits its journal every 100 ms); a stop with SIGTERM
-     * closes the store and loses nothing. The JVM gets -Xmx2g (scripts/stack.d/ferretdb.sh) for
-     * the cache, the waiting changes and the buffer they are written through.
+     * closes the store and loses nothing. The JVM gets -Xmx3g (scripts/stack.d/ferretdb.sh) for
+     * the cache, the waiting changes, the buffer they are written through and the unique indexes:
+     * with -Xmx2g and a 512 MB cache, the end-to-end benchmark spent 150 s in 51 full collections
+     * and a client's monitor gave the server up (no heartbeat answer in 20 s).
      */
     static final int COMMIT_DELAY_MS = Integer.getInteger("stack.mvstore.commitDelayMs", 5_000);
     static final int COMMIT_BUFFER_KB = Integer.getInteger("stack.mvstore.commitBufferKB", 128 * 1024);

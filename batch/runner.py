@@ -448,12 +448,7 @@ def run_mrjob(job, settings, inputs, output_uri, by_partition=False):
     from mr import job_class
     from mr.base import sum_counters
 
-    args = ["-r", settings.runner, "--output-dir", output_uri] + (["--by-partition"] if by_partition else [])
-    for flag, name in job_row(job).run_options:
-        args += [flag, repr(getattr(settings, name))]  # repr: a float's exact text, an int's digits
-    if settings.mrjob_conf:
-        args += ["-c", settings.mrjob_conf]
-    instance = job_class(job)(args=args + list(inputs))
+    instance = job_class(job)(args=mrjob_args(job, settings, inputs, output_uri, by_partition))
     with instance.make_runner() as runner:
         try:
             runner.run()
@@ -464,6 +459,20 @@ def run_mrjob(job, settings, inputs, output_uri, by_partition=False):
             raise StepFailedException(reason=cause, step_num=error.step_num, num_steps=error.num_steps,
                                       step_desc=error.step_desc) from error
         return sum_counters(runner.counters())
+
+
+def mrjob_args(job, settings, inputs, output_uri, by_partition=False):
+    """The command line of a run's job launch (see run_mrjob)."""
+    args = ["-r", settings.runner, "--output-dir", output_uri] + (["--by-partition"] if by_partition else [])
+    for flag, name in job_row(job).run_options:
+        args += [flag, repr(getattr(settings, name))]  # repr: a float's exact text, an int's digits
+    if settings.runner == "hadoop":
+        # The inputs are the committed files the run listed a moment ago. mrjob would check each
+        # again with `hadoop fs -ls`, a JVM of a few seconds per file, before every launch.
+        args.append("--no-check-input-paths")
+    if settings.mrjob_conf:
+        args += ["-c", settings.mrjob_conf]
+    return args + list(inputs)
 
 
 def task_error_line(runner, step_num):

@@ -10,7 +10,7 @@ from clickstream.layout import MICROS_PER_HOUR, hour_partition, parse_hour_optio
 from batch.area import open_area
 from batch.lock import LOCKS
 from batch.records import RUNS
-from batch.runner import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, BatchRun, run_mrjob
+from batch.runner import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, BatchRun, mrjob_args, run_mrjob
 from corpus import generated_lines, lines_by_hour
 from faults import FailingDb
 from reference import reference_event, reference_hourly_activity, reference_sessions, reference_user_actions
@@ -310,3 +310,14 @@ def test_force_redoes_every_step_and_counts_nothing_twice(raw_root, mongo_db, co
     assert user_totals(mongo_db) == expected_totals(hour_lines)
     assert hourly_events(mongo_db) == expected_hourly_events(hour_lines)
     assert session_events(mongo_db) == expected_session_events(hour_lines)
+
+
+@pytest.mark.parametrize("runner, checked", [("hadoop", False), ("local", None), ("inline", None)])  # None: mrjob's default, checked
+def test_a_hadoop_launch_does_not_check_each_listed_input_again(runner, checked):
+    from mr import job_class
+
+    settings = run_settings(sink="/raw", mongo_uri="x", jobs=["user-actions"], runner=runner, hour="2024-12-29T03")
+    inputs = ["hdfs:///raw/dt=2024-12-29/hour=03/clicks+0+1+2.jsonl", "hdfs:///raw/dt=2024-12-29/hour=03/b.jsonl"]
+    job = job_class("user-actions")(args=mrjob_args("user-actions", settings, inputs, "hdfs:///out"))
+    assert job.options.check_input_paths is checked  # mrjob's `hadoop fs -ls` per input, before each launch
+    assert job.options.args == inputs

@@ -1,9 +1,6 @@
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.ObjectInputStream;
-import java.io.ObjectOutputStream;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 
 import org.h2.mvstore.DataUtils;
@@ -53,7 +50,7 @@ final class BsonDocumentType extends BasicDataType<Document> {
         byte[] bytes = bson(document);
         byte tag = BSON;
         if (bytes == null) {
-            bytes = javaSerialized(document);
+            bytes = SortedUniqueIndex.serialized(document);
             tag = JAVA_SERIALIZED;
         }
         buffer.put(tag).putVarInt(bytes.length).put(bytes);
@@ -98,15 +95,5 @@ final class BsonDocumentType extends BasicDataType<Document> {
         byte[] bytes = new byte[out.readableBytes()];
         out.readBytes(bytes);
         return bytes;
-    }
-
-    private static byte[] javaSerialized(Document document) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
-            out.writeObject(document);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot store a document", e);
-        }
-        return bytes.toByteArray();
     }
 }

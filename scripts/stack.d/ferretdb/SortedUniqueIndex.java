@@ -162,12 +162,13 @@ final class SortedUniqueIndex extends AbstractUniqueIndex<Object> {
             || value instanceof de.bwaldvogel.mongo.bson.ObjectId || value instanceof java.util.UUID;
     }
 
-    private static byte[] serialized(Object value) {
+    /** Java serialisation of a value: index keys of other classes, and documents BSON cannot carry (BsonDocumentType). */
+    static byte[] serialized(Object value) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
             out.writeObject(value);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot serialise an index key of " + value.getClass(), e);
+            throw new UncheckedIOException("cannot serialise a " + value.getClass(), e);
         }
         return bytes.toByteArray();
     }

@@ -35,6 +35,7 @@ EVENTS_PER_USER = 40  # 10M events -> 250k users configured, about 200k distinct
 MEMORY_SPEC = CorpusSpec(10_000_000, 2_500_000, zipf=0.0)  # about a million distinct users
 QUICK_MEMORY_SPEC = CorpusSpec(200_000, 200_000, zipf=0.0)
 MEMORY_BUDGET_MIB = 64  # the memory run's --combine-memory-mb: small enough that a million users spill
+QUICK_MEMORY_BUDGET_MIB = 32  # about a task's resident size before its first key: the quick corpus spills too
 # High-cardinality corpora with users drawn uniformly, where combining is hardest (the figures).
 UNIFORM_SPECS = ((CorpusSpec(1_000_000, 100_000, zipf=0.0), ("local", "inline")),
                  (CorpusSpec(10_000_000, 200_000, zipf=0.0), ("local",)))
@@ -284,7 +285,8 @@ def main(argv=None):
             bench_size(spec.events, workdir, sides, report, options.repeat or default_repeat(spec.events, options.quick),
                        spec) for spec, sides in (QUICK_UNIFORM_SPECS if options.quick else UNIFORM_SPECS)]
         if not options.skip_memory:
-            results["memory"] = bench_memory(QUICK_MEMORY_SPEC if options.quick else MEMORY_SPEC, workdir, report)
+            results["memory"] = (bench_memory(QUICK_MEMORY_SPEC, workdir, report, QUICK_MEMORY_BUDGET_MIB)
+                                 if options.quick else bench_memory(MEMORY_SPEC, workdir, report))
         if not options.skip_hadoop:
             results["hadoop"] = bench_hadoop(workdir, report, 100_000 if options.quick else HADOOP_EVENTS,
                                              options.hadoop_repeat or (1 if options.quick else 3))

@@ -263,8 +263,8 @@ class SessionMerge:
     def _commit(self, upserts, deletes, day_lists):
         self.chunks += 1
         name = "%s|%d" % (self.batch.id, self.chunks)
-        write_journal(self.db, name, upserts, deletes, day_lists)
-        apply_journal(self.db, name)
+        part_ids = write_journal(self.db, name, upserts, deletes, day_lists)
+        apply_writes(self.db, upserts, deletes, day_lists, part_ids + [name])
         self.stats["sessions_written"] += len(upserts)
         self.stats["sessions_deleted"] += len(deletes)
 
@@ -313,8 +313,13 @@ def served_document(key, record):
 
 # --- the journal ---------------------------------------------------------------------------------
 
+def _part_ids(name, parts):
+    return ["%s|part%d" % (name, number) for number in range(parts)]
+
+
 def write_journal(db, name, upserts, deletes, day_lists):
-    """Records a chunk's writes as parts, then a commit document naming how many there are."""
+    """Records a chunk's writes as parts, then a commit document naming how many there are.
+    Returns the parts' ids."""
     journal = db[JOURNAL]
     parts, part, size = [], [], 0
     for document in upserts:
@@ -324,30 +329,38 @@ def write_journal(db, name, upserts, deletes, day_lists):
             parts.append(part)
             part, size = [], 0
     parts.append(part)
-    for number, documents in enumerate(parts):
-        journal.replace_one({"_id": "%s|part%d" % (name, number)},
-                            {"journal": name, "upserts": documents}, upsert=True)
+    part_ids = _part_ids(name, len(parts))
+    for part_id, documents in zip(part_ids, parts):
+        journal.replace_one({"_id": part_id}, {"journal": name, "upserts": documents}, upsert=True)
     journal.replace_one({"_id": name}, {"journal": name, "parts": len(parts), "deletes": deletes, "days": day_lists},
                         upsert=True)
+    return part_ids
 
 
 def apply_journal(db, name):
-    """Applies a committed chunk (idempotent: whole documents by key), then removes its record."""
+    """Applies a committed chunk as the journal holds it (a crashed load's), then removes its record."""
     journal = db[JOURNAL]
     commit = journal.find_one({"_id": name})
-    part_ids = ["%s|part%d" % (name, number) for number in range(commit["parts"])]
-    for part in journal.find({"_id": {"$in": part_ids}}):
-        operations = [ReplaceOne({"session_key": document["session_key"]}, document, upsert=True)
-                      for document in part["upserts"]]
-        if operations:
-            db.sessions.bulk_write(operations, ordered=False)
+    part_ids = _part_ids(name, commit["parts"])
+    upserts = [document for part in journal.find({"_id": {"$in": part_ids}}) for document in part["upserts"]]
+    apply_writes(db, upserts, commit["deletes"], commit["days"], part_ids + [name])
+
+
+def apply_writes(db, upserts, deletes, day_lists, journal_ids):
+    """Applies a chunk's journalled writes, then removes the journal's record of them. Idempotent
+    (whole documents by key), so a crash here is repaired by applying the journal again. The load
+    that wrote the journal passes the writes it holds rather than reading them back."""
+    operations = [ReplaceOne({"session_key": document["session_key"]}, document, upsert=True)
+                  for document in upserts]
+    if operations:
+        db.sessions.bulk_write(operations, ordered=False)
     day_operations = [ReplaceOne({"_id": identity}, {"user_id": user_id, "day": day, "sessions": listed}, upsert=True)
-                      if listed else DeleteOne({"_id": identity}) for identity, user_id, day, listed in commit["days"]]
+                      if listed else DeleteOne({"_id": identity}) for identity, user_id, day, listed in day_lists]
     if day_operations:
         db[DAYS].bulk_write(day_operations, ordered=False)
-    if commit["deletes"]:
-        db.sessions.bulk_write([DeleteMany({"session_key": {"$in": commit["deletes"]}})])
-    journal.delete_many({"_id": {"$in": part_ids + [name]}})
+    if deletes:
+        db.sessions.bulk_write([DeleteMany({"session_key": {"$in": deletes}})])
+    db[JOURNAL].delete_many({"_id": {"$in": journal_ids}})
 
 
 def replay_journals(db):

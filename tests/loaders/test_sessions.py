@@ -73,13 +73,13 @@ def job_lines(output):
     return [json.dumps(key).encode() + b"\t" + json.dumps(value).encode() for key, value in output.items()]
 
 
-def load_hour(db, run_job, hour, lines, revision=0, extra_args=()):
+def load_hour(db, run_job, hour, lines, revision=0, extra_args=(), chunk_size=7):
     output, _counters = run_job(MRSessions, lines, extra_args=list(extra_args))
     partition = "dt=%s/hour=%s" % (hour[:10], hour[11:13])
     batch_id = "sessions:%s" % partition + ("#r%d" % revision if revision else "")
     rejected = {}
     stats = load_batch(db, "sessions", read_job_output(job_lines(output), rejected), batch_id, [], rejected,
-                       chunk_size=7, force=bool(revision))
+                       chunk_size=chunk_size, force=bool(revision))
     assert not rejected, rejected
     return stats
 
@@ -158,27 +158,35 @@ def test_late_events_extend_join_and_precede_sessions(mongo_db, run_job):
 
 
 @pytest.mark.inline_runner
-def test_a_crash_between_journal_and_writes_is_rolled_forward(mongo_db, run_job, monkeypatch):
+@pytest.mark.parametrize("applied_before_crash", ["nothing", "the sessions, not the days"])
+def test_a_crash_between_journal_and_writes_is_rolled_forward(mongo_db, run_job, monkeypatch, applied_before_crash):
     lines = stream(11, users=15)
     hours = by_hour(lines)
     order = sorted(hours)
     for hour in order[:-1]:
         load_hour(mongo_db, run_job, hour, hours[hour])
-    calls = {"n": 0}
-    real_apply = sessions_loader.apply_journal
+    real_apply = sessions_loader.apply_writes
 
-    def crash_on_second_chunk(db, name):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("killed")
-        return real_apply(db, name)
+    def crash(db, *writes):
+        if applied_before_crash != "nothing":
+            upserts, deletes, _day_lists, _journal_ids = writes
+            real_apply(db, upserts, deletes, [], [])
+        raise RuntimeError("killed")
 
-    monkeypatch.setattr(sessions_loader, "apply_journal", crash_on_second_chunk)
-    with pytest.raises(RuntimeError, match="killed"):
-        load_hour(mongo_db, run_job, order[-1], hours[order[-1]])
-    monkeypatch.setattr(sessions_loader, "apply_journal", real_apply)
+    monkeypatch.setattr(sessions_loader, "apply_writes", crash)
+    with pytest.raises(RuntimeError, match="killed"):  # one chunk: the journal holds the whole hour
+        load_hour(mongo_db, run_job, order[-1], hours[order[-1]], chunk_size=10_000)
+    monkeypatch.setattr(sessions_loader, "apply_writes", real_apply)
     assert mongo_db[sessions_loader.JOURNAL].count_documents({}) > 0
-    load_hour(mongo_db, run_job, order[-1], hours[order[-1]])
+    if applied_before_crash == "nothing":
+        assert stored(mongo_db) != reference_sessions(lines)[0]
+    # the journal alone finishes the load; loading the hour again then changes nothing
+    assert sessions_loader.replay_journals(mongo_db) == 1
+    assert mongo_db[sessions_loader.JOURNAL].count_documents({}) == 0
+    assert stored(mongo_db) == reference_sessions(lines)[0]
+    listed = {entry[0] for document in mongo_db[sessions_loader.DAYS].find() for entry in document["sessions"]}
+    assert listed == {document["session_key"] for document in mongo_db.sessions.find()}
+    load_hour(mongo_db, run_job, order[-1], hours[order[-1]], revision=1)
     assert stored(mongo_db) == reference_sessions(lines)[0]
 
 

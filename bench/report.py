@@ -16,7 +16,7 @@ import sys
 
 from bench import targets
 
-RESULT_NAMES = ("events", "mr", "ingest", "loader", "e2e", "history")
+RESULT_NAMES = ("events", "mr", "combiners", "ingest", "loader", "e2e", "history")
 README_START = "<!-- bench:table -->"
 README_END = "<!-- /bench:table -->"
 NOT_MEASURED = "not measured yet"
@@ -143,6 +143,17 @@ def mr_rows(result):
     return rows
 
 
+def combiner_rows(result):
+    command = "`python -m bench.bench_combiners`"
+    if not result:
+        return [missing_row("product-popularity and hourly-activity task peak memory", command)]
+    return [row("%s task peak memory, %s events, %s keys" % (name, _short(result["events"]), "{:,}".format(job["keys"])),
+                "mapper %s MiB, reducer %s MiB (%d combiner spills over %d files, `--combine-memory-mb %s`)" % (
+                    job["peak_rss_by_process_mib"].get("mapper"), job["peak_rss_by_process_mib"].get("reducer"),
+                    job["combiner_spills"], job["files"], result["budget_mib"]), command)
+            for name, job in result["jobs"].items()]
+
+
 def _short(events):
     for scale, suffix in ((1_000_000, "M"), (1_000, "k")):
         if events >= scale and events % scale == 0:
@@ -260,7 +271,8 @@ def _median_int(values):
 
 
 def all_rows(results):
-    return (event_rows(results.get("events")) + mr_rows(results.get("mr")) + ingest_rows(results.get("ingest"))
+    return (event_rows(results.get("events")) + mr_rows(results.get("mr")) + combiner_rows(results.get("combiners"))
+            + ingest_rows(results.get("ingest"))
             + loader_rows(results.get("loader")) + e2e_rows(results.get("e2e")) + history_rows(results.get("history")))
 
 

@@ -189,3 +189,18 @@ def test_the_loaders_scaled_figures_are_judged_and_the_gaps_text_follows_the_tab
     assert "a scan per upsert would make it about 41" in table_row(text, "… 5,000 users into 100,000 other documents")
     assert text.index("**Missed targets:**") < text.index("## Where the time goes\nprofiled") < text.index(
         "## Scaling of")
+
+
+def test_the_combiner_rows_name_each_job_its_peaks_and_budget(tmp_path):
+    combiners = {"date": "2026-01-02T05:00:00Z", "machine": MACHINE, "events": 10_000_000, "files": 5,
+                 "budget_mib": 64, "jobs": {
+                     "product-popularity": {"keys": 250_000, "combiner_spills": 31, "files": 5,
+                                            "peak_rss_by_process_mib": {"mapper": 61.5, "reducer": 40.1}},
+                     "hourly-activity": {"keys": 5, "combiner_spills": 12, "files": 5,
+                                         "peak_rss_by_process_mib": {"mapper": 58.0, "reducer": 29.9}}}}
+    write_results(tmp_path, {"combiners": combiners})
+    text = report.render_markdown(report.load_results(str(tmp_path)))
+    popularity = table_row(text, "product-popularity task peak memory, 10M events, 250,000 keys")
+    assert "mapper 61.5 MiB, reducer 40.1 MiB (31 combiner spills over 5 files, `--combine-memory-mb 64`)" in popularity
+    assert "mapper 58.0 MiB" in table_row(text, "hourly-activity task peak memory")
+    assert "`combiners.json`: 2026-01-02T05:00:00Z" in text

@@ -9,14 +9,13 @@ polling costs CPU). Asserts no time; asserts that each job wrote exactly the pla
 records. bench_mr measures ``user-actions`` the same way.
 """
 import argparse
-import json
 import os
 import re
 import sys
 import tempfile
 from datetime import timezone
 
-from bench.bench_mr import MEMORY_BUDGET_MIB, MEMORY_SPEC, QUICK_MEMORY_BUDGET_MIB, QUICK_MEMORY_SPEC
+from bench.bench_mr import MEMORY_BUDGET_MIB, MEMORY_SPEC, QUICK_MEMORY_BUDGET_MIB, QUICK_MEMORY_SPEC, parsed_output
 from bench.corpora import corpus_files
 from bench.machine import stamp, write_result
 from bench.plain_count import valid_events
@@ -71,25 +70,13 @@ def plain_answers(paths):
     return {"product-popularity": popularity, "hourly-activity": activity}
 
 
-def job_records(path):
-    """{key: value} of a job's output file; a key twice is an error."""
-    records = {}
-    with open(path, "rb") as stream:
-        for line in stream:
-            key, value = line.rstrip(b"\n").split(b"\t", 1)
-            key = json.loads(key)
-            assert key not in records, "%s: key %r output twice" % (path, key)
-            records[key] = json.loads(value)
-    return records
-
-
 # --- the runs ------------------------------------------------------------------------------------
 
 def bench_job(name, files, workdir, budget_mib, expected, report):
     out = os.path.join(workdir, name + ".tsv")
     command = [sys.executable, "-m", JOBS[name], "-r", "local", "--combine-memory-mb", str(budget_mib), *files]
     _wall, errors, memory = run_measured(command, out, poll_memory=True)
-    ours = job_records(out)
+    ours = parsed_output(out)
     os.remove(out)
     assert ours == expected, "%s: the job's records differ from the plain computation's (%d vs %d keys)" % (
         name, len(ours), len(expected))

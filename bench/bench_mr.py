@@ -59,14 +59,14 @@ def sorted_output_lines(path):
 
 
 def parsed_output(path):
-    """{user: record} of a job-format output file; a key twice is an error."""
+    """{key: record} of a job-format output file (a user's, a product's, an hour's); a key twice is an error."""
     records = {}
     with open(path, "rb") as stream:
         for line in stream:
             key, value = line.rstrip(b"\n").split(b"\t", 1)
-            user = json.loads(key)
-            assert user not in records, "%s: user %r output twice" % (path, user)
-            records[user] = json.loads(value)
+            key = json.loads(key)
+            assert key not in records, "%s: key %r output twice" % (path, key)
+            records[key] = json.loads(value)
     return records
 
 

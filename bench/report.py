@@ -147,7 +147,8 @@ def combiner_rows(result):
     command = "`python -m bench.bench_combiners`"
     if not result:
         return [missing_row("product-popularity and hourly-activity task peak memory", command)]
-    return [row("%s task peak memory, %s events, %s keys" % (name, _short(result["events"]), "{:,}".format(job["keys"])),
+    return [row("%s task peak memory, %s events, %s keys" % (
+                name, _short(result["events"]), "{:,}".format(job["keys"])),
                 "mapper %s MiB, reducer %s MiB (%d combiner spills over %d files, `--combine-memory-mb %s`)" % (
                     job["peak_rss_by_process_mib"].get("mapper"), job["peak_rss_by_process_mib"].get("reducer"),
                     job["combiner_spills"], job["files"], result["budget_mib"]), command)

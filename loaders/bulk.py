@@ -26,8 +26,10 @@ def new_stats():
             "auxiliary_matched": 0, "replaced": 0, "retracted": 0}
 
 
-def _bulk(collection, operations, stats):
-    """One unordered bulk write; returns the indexes of operations that hit a duplicate key."""
+def _bulk(collection, operations, stats, upserted=None):
+    """One unordered bulk write; returns the indexes of operations that hit a duplicate key. With
+    ``upserted`` (a list), appends the ``_id`` of each document the write inserted (not the
+    operation's index: mongomock numbers the upserts, not the operations)."""
     try:
         details = collection.bulk_write(operations, ordered=False).bulk_api_result
     except BulkWriteError as error:
@@ -41,6 +43,8 @@ def _bulk(collection, operations, stats):
         duplicates = [failure["index"] for failure in failures]
     else:
         duplicates = []
+    if upserted is not None:
+        upserted.extend(entry["_id"] for entry in details.get("upserted", ()))
     for name, count in (("operations", len(operations) - len(duplicates)), ("upserted", details.get("nUpserted", 0)),
                         ("matched", details.get("nMatched", 0)), ("modified", details.get("nModified", 0))):
         stats[name] = stats.get(name, 0) + count

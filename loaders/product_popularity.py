@@ -55,11 +55,17 @@ class ProductPopularity(AdditiveLoader):
             operations = [UpdateOne({"_id": pid}, {"$setOnInsert": {"product_id": key, "user_id": user,
                                                                     "batch": batch_id}}, upsert=True)
                           for key, user, pid in part]
-            retry = _bulk(pairs, operations, {})  # a duplicate: a concurrent loader inserted it first
+            inserted = []
+            retry = _bulk(pairs, operations, {}, inserted)  # a duplicate: a concurrent loader inserted it first
             if retry:
-                _bulk(pairs, [operations[index] for index in retry], {})
-            first.update((document["_id"], document["batch"]) for document in pairs.find(
-                {"_id": {"$in": [pid for _key, _user, pid in part]}}, {"batch": 1}))
+                _bulk(pairs, [operations[index] for index in retry], {}, inserted)
+            # a pair this write inserted (its _id upserted) is this batch's; only the others are
+            # read back (on a first load, hardly any)
+            first.update((pid, batch_id) for pid in inserted)
+            seen = [pid for _key, _user, pid in part if pid not in first]
+            if seen:
+                first.update((document["_id"], document["batch"]) for document in pairs.find(
+                    {"_id": {"$in": seen}}, {"batch": 1}))
         prepared = []
         for key, want, _users in chunk:
             added = sum(1 for pid in ids[key] if first.get(pid) == batch_id)

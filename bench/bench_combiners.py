@@ -15,14 +15,14 @@ import sys
 import tempfile
 from datetime import timezone
 
-from bench.bench_mr import MEMORY_BUDGET_MIB, MEMORY_SPEC, QUICK_MEMORY_BUDGET_MIB, QUICK_MEMORY_SPEC, parsed_output
+from bench.bench_mr import (MEMORY_BUDGET_MIB, MEMORY_SPEC, QUICK_MEMORY_BUDGET_MIB, QUICK_MEMORY_SPEC, SUMMARY_RE,
+                            parsed_output)
 from bench.corpora import corpus_files
 from bench.machine import stamp, write_result
 from bench.plain_count import valid_events
 from bench.process import mib, run_measured
 
 JOBS = {"product-popularity": "mr.mr_product_popularity", "hourly-activity": "mr.mr_hourly_activity"}
-SUMMARY_RE = re.compile(r"^clickstream counters: .*$", re.M)
 SPILLS_RE = re.compile(r"combiner spills (\d+)")
 VIEW, CART, PURCHASE = "view_product", "add_to_cart", "purchase"
 

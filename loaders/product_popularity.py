@@ -62,10 +62,10 @@ class ProductPopularity(AdditiveLoader):
             # a pair this write inserted (its _id upserted) is this batch's; only the others are
             # read back (on a first load, hardly any)
             first.update((pid, batch_id) for pid in inserted)
-            seen = [pid for _key, _user, pid in part if pid not in first]
-            if seen:
+            not_inserted = [pid for _key, _user, pid in part if pid not in first]
+            if not_inserted:
                 first.update((document["_id"], document["batch"]) for document in pairs.find(
-                    {"_id": {"$in": seen}}, {"batch": 1}))
+                    {"_id": {"$in": not_inserted}}, {"batch": 1}))
         prepared = []
         for key, want, _users in chunk:
             added = sum(1 for pid in ids[key] if first.get(pid) == batch_id)
